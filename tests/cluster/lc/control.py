@@ -284,13 +284,19 @@ def _start_proxy(ports, pkidir, tokens):
           30, proc)
 
 
-def _start_simulator():
+def _webhook_ok(ports):
+    """The Notebook webhook has failurePolicy Fail: Notebook writes need it up."""
+    ctx = ssl.create_default_context(cafile=_path("pki", "ca.crt"))
+    url = "https://127.0.0.1:%d/healthz" % ports["webhook"]
+    with urllib.request.urlopen(url, context=ctx, timeout=2) as resp:
+        return resp.status == 200
+
+
+def _start_simulator(ports):
     proc = _start_python("simulator", "simulator",
                          ["--kubeconfig", _path("kubeconfig-admin-direct.yaml"),
                           "--state-dir", _state()])
-    time.sleep(0.3)
-    if proc.poll() is not None:
-        raise ClusterError("simulator exited; see %s" % _path("logs", "simulator.log"))
+    _wait("simulator", lambda: _webhook_ok(ports), 60, proc)
 
 
 def _has_proxy():
@@ -324,7 +330,7 @@ def up():
     if _has_proxy():
         _start_proxy(ports, pkidir, tokens)
     if _has_simulator():
-        _start_simulator()
+        _start_simulator(ports)
     print("localcluster: up in %.1fs (%s)" % (time.monotonic() - started, _state()))
     return 0
 
@@ -387,6 +393,8 @@ def status_dict():
         alive = _pid_alive(name) is not None
         if alive and name == "etcd":
             alive = _probe(lambda: _http_ok("http://127.0.0.1:%d/health" % ports["etcd"]))
+        elif alive and name == "simulator":
+            alive = _probe(lambda: _webhook_ok(ports))
         elif alive and name in ("kube-apiserver", "proxy"):
             port = ports["apiserver" if name == "kube-apiserver" else "proxy"]
             alive = _probe(lambda: _https_ok("https://127.0.0.1:%d/readyz" % port,

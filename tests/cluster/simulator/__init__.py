@@ -1,0 +1,1 @@
+"""Operator simulator for the local control plane (test infrastructure only)."""

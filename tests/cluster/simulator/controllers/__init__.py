@@ -1,0 +1,1 @@
+"""The simulator's controllers: each module has ``run(ctx)`` (see ../core.py)."""
