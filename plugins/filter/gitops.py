@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Filters of GitOps delivery (pure Python, no cluster access).
+
+- ``rhods_manifests(settings)``: the objects of the OpenShift AI component as Argo CD
+  delivers them: the operator namespace (sync wave 0), its OperatorGroup and
+  Subscription (wave 1) and the DataScienceCluster with every component pinned
+  (wave 2). Built by the same functions the ``olm_operator`` and
+  ``datasciencecluster`` modules use, so both deliveries write the same content.
+- ``gitops_namespaces(manifests)``: the namespaces a component's objects live in,
+  in order of appearance (its Namespace objects and the namespaces of the
+  namespaced ones).
+"""
+
+import copy
+
+from ansible_collections.rhods.gitops.plugins.module_utils.olm import (
+    operator_group_definition,
+    subscription_definition,
+)
+from ansible_collections.rhods.gitops.plugins.module_utils.rhods import (
+    KNOWN_COMPONENTS,
+    component_spec,
+    dsc_definition,
+)
+
+WAVE = "argocd.argoproj.io/sync-wave"
+# The version rendered when the playbook asks for "auto": the tree is rendered without
+# asking the cluster, and v1 is what RHOAI 2.x (the stable channel) serves.
+DEFAULT_DSC_VERSION = "v1"
+
+
+def _annotate(obj, wave, labels=None):
+    meta = obj.setdefault("metadata", {})
+    meta.setdefault("annotations", {})[WAVE] = str(wave)
+    if labels:
+        meta.setdefault("labels", {}).update(labels)
+    return obj
+
+
+def rhods_manifests(settings):
+    """The rhods component's objects for GitOps delivery (see the module docstring).
+
+    ``settings``: namespace, operator_group, package, channel, source,
+    source_namespace, approval, starting_csv, config, dsc_name, dsc_api_version
+    (auto, v1 or v2), components (overrides, as ``rhods_components``).
+    """
+    settings = dict(settings or {})
+    namespace = settings["namespace"]
+    version = settings.get("dsc_api_version") or "auto"
+    if version == "auto":
+        version = DEFAULT_DSC_VERSION
+    if version not in KNOWN_COMPONENTS:
+        raise ValueError("rhods_dsc_api_version must be auto, v1 or v2, not {0!r}".format(version))
+    namespace_obj = {"apiVersion": "v1", "kind": "Namespace",
+                     "metadata": {"name": namespace,
+                                  "labels": {"openshift.io/cluster-monitoring": "true"}}}
+    group = operator_group_definition(settings.get("operator_group") or "rhods", namespace)
+    subscription = subscription_definition(
+        settings.get("package") or "rhods-operator", namespace,
+        settings.get("package") or "rhods-operator", settings.get("channel"),
+        settings.get("source") or "redhat-operators",
+        settings.get("source_namespace") or "openshift-marketplace",
+        settings.get("approval") or "Automatic", settings.get("starting_csv") or None,
+        copy.deepcopy(settings.get("config")) or None)
+    components = component_spec(KNOWN_COMPONENTS[version], settings.get("components") or {})
+    dsc = dsc_definition(settings.get("dsc_name") or "default-dsc", version, components)
+    return [_annotate(namespace_obj, 0), _annotate(group, 1), _annotate(subscription, 1),
+            _annotate(dsc, 2)]
+
+
+def gitops_namespaces(manifests):
+    """Namespaces of a component's objects, in order of appearance, without duplicates."""
+    out = []
+    for obj in manifests or []:
+        meta = (obj or {}).get("metadata") or {}
+        name = meta.get("name") if obj.get("kind") == "Namespace" and obj.get(
+            "apiVersion") == "v1" else meta.get("namespace")
+        if name and name not in out:
+            out.append(name)
+    return out
+
+
+class FilterModule:
+    """rhods.gitops GitOps delivery filters."""
+
+    def filters(self):
+        return {
+            "rhods_manifests": rhods_manifests,
+            "gitops_namespaces": gitops_namespaces,
+        }

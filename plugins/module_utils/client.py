@@ -1,0 +1,273 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The Kubernetes API as the collection uses it.
+
+Authentication and the HTTP client come from kubernetes.core
+(``get_api_client``: module parameters, ``K8S_AUTH_*`` environment as AAP sets
+it, kubeconfig, in-cluster config). Discovery uses the ``kubernetes`` dynamic
+client's lazy discoverer, cached in this process and, by kubernetes.core, in a
+file shared with later module runs. This class adds what the engine needs on
+top: server-side apply with our field manager, dry runs, raw watches, and API
+errors turned into messages that name the request, the object and what to do.
+"""
+
+import json
+
+from ansible_collections.rhods.gitops.plugins.module_utils.errors import (
+    ApiError,
+    GitopsError,
+    NotServed,
+)
+from ansible_collections.rhods.gitops.plugins.module_utils.objects import ObjectRef
+
+try:
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import (
+        get_api_client,
+    )
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import (
+        CoreException,
+    )
+    from kubernetes.dynamic.exceptions import (
+        DynamicApiError,
+        ResourceNotFoundError,
+        ResourceNotUniqueError,
+    )
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.watch.watch import iter_resp_lines
+    from urllib3.exceptions import HTTPError as Urllib3Error
+except ImportError:  # reported by the module (missing_required_lib)
+    pass
+
+FIELD_MANAGER = "rhods.gitops"
+DRY_RUN_ALL = "All"
+
+# How long a TCP connect may take, and how much longer than the watch's own
+# server-side timeout a read may block before the connection counts as dead.
+CONNECT_TIMEOUT = 10
+READ_GRACE = 5
+
+
+class Cluster:
+    """A thin layer over the dynamic client; every call returns plain dicts."""
+
+    def __init__(self, dynamic_client):
+        self.dynamic = dynamic_client
+        self._resources = {}
+
+    @classmethod
+    def connect(cls, module):
+        """Connect as kubernetes.core would: parameters, K8S_AUTH_* environment, kubeconfig."""
+        try:
+            return cls(get_api_client(module).client)
+        except CoreException as exc:
+            raise GitopsError(
+                "Cannot connect to the cluster: {0}. Give a kubeconfig (KUBECONFIG or the "
+                "kubeconfig option), K8S_AUTH_HOST and K8S_AUTH_API_KEY, or host and "
+                "api_key.".format(exc)) from None
+        except ApiException as exc:  # the first discovery request was refused
+            raise api_error(exc, "discover", "the API") from None
+        except Urllib3Error as exc:
+            raise GitopsError(
+                "Cannot reach the API server: {0}. Check the server URL of the kubeconfig (or "
+                "K8S_AUTH_HOST) and the network.".format(exc)) from None
+        except Exception as exc:  # kubeconfig parsing errors of the kubernetes client
+            raise GitopsError("Cannot load the cluster configuration: {0}".format(exc)) from None
+
+    # Discovery
+
+    def resource(self, api_version, kind):
+        """The API resource serving ``kind`` in ``api_version``; NotServed when there is none."""
+        key = (api_version, kind)
+        if key not in self._resources:
+            lookup = {"api_version": api_version, "kind": kind}
+            if "/" not in api_version:
+                lookup["prefix"] = "api"
+            try:
+                self._resources[key] = self.dynamic.resources.get(**lookup)
+            except (ResourceNotFoundError, ResourceNotUniqueError):
+                raise NotServed(api_version, kind) from None
+        return self._resources[key]
+
+    def forget(self, api_version, kind):
+        """Drop a cached resource (its API went away, e.g. a CRD was replaced)."""
+        self._resources.pop((api_version, kind), None)
+        self.dynamic.resources.invalidate_cache()
+
+    def serves(self, api_version, kind):
+        """Whether the API group version lists ``kind`` now: one request, no cache involved."""
+        path = "/api/v1" if api_version == "v1" else "/apis/{0}".format(api_version)
+        try:
+            listing = self._raw("get", path)
+        except ApiError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return any(r.get("kind") == kind and "/" not in r.get("name", "")
+                   for r in listing.get("resources") or [])
+
+    def served_versions(self, group):
+        """Versions the API group serves, preferred first; [] when the group is not served."""
+        try:
+            info = self._raw("get", "/apis/{0}".format(group))
+        except ApiError as exc:
+            if exc.status == 404:
+                return []
+            raise
+        return [v["version"] for v in info.get("versions") or []]
+
+    # Reads
+
+    def get(self, resource, name, namespace=None):
+        """The object, or None when it does not exist."""
+        ref = _ref(resource, name, namespace)
+        try:
+            return self._call("get", ref, "get", resource.path(name=name, namespace=namespace))
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def list(self, resource, namespace=None, label_selector=None, field_selector=None):
+        """``(items, resourceVersion)`` of a collection; NotServed if the collection is gone."""
+        ref = _ref(resource, None, namespace)
+        try:
+            body = self._call("list", ref, "get", resource.path(namespace=namespace),
+                              label_selector=label_selector, field_selector=field_selector)
+        except ApiError as exc:
+            if exc.status == 404:
+                self.forget(resource.group_version, resource.kind)
+                raise NotServed(resource.group_version, resource.kind) from None
+            raise
+        items = body.get("items") or []
+        for item in items:  # list items carry no apiVersion/kind
+            item.setdefault("apiVersion", resource.group_version)
+            item.setdefault("kind", resource.kind)
+        return items, (body.get("metadata") or {}).get("resourceVersion")
+
+    def watch(self, resource, resource_version, seconds, namespace=None, label_selector=None,
+              field_selector=None):
+        """Yield ``(type, object)`` watch events until the server ends the watch.
+
+        The server closes the watch after ``seconds``; a read that blocks
+        ``READ_GRACE`` seconds longer means the connection is dead and raises.
+        """
+        ref = _ref(resource, None, namespace)
+        seconds = max(1, int(seconds + 0.999))
+        response = self._call(
+            "watch", ref, "get", resource.path(namespace=namespace), raw=True, watch=True,
+            resource_version=resource_version, timeout_seconds=seconds,
+            allow_watch_bookmarks=True, label_selector=label_selector,
+            field_selector=field_selector,
+            _request_timeout=(CONNECT_TIMEOUT, seconds + READ_GRACE))
+        try:
+            for line in iter_resp_lines(response):
+                if line.strip():
+                    event = json.loads(line)
+                    yield event.get("type"), event.get("object") or {}
+        finally:
+            response.close()
+            response.release_conn()
+
+    # Writes
+
+    def apply(self, resource, definition, dry_run=False, force_conflicts=False):
+        """Server-side apply ``definition`` with our field manager; returns the resulting object."""
+        meta = definition["metadata"]
+        ref = _ref(resource, meta["name"], meta.get("namespace"))
+        path = resource.path(name=meta["name"], namespace=meta.get("namespace"))
+        return self._call(
+            "apply", ref, "patch", path,
+            body=definition, content_type="application/apply-patch+yaml",
+            field_manager=FIELD_MANAGER, force_conflicts=bool(force_conflicts),
+            dry_run=DRY_RUN_ALL if dry_run else None)
+
+    def merge_patch(self, resource, name, namespace, patch, dry_run=False):
+        """JSON merge patch (used for a single field, like InstallPlan spec.approved)."""
+        ref = _ref(resource, name, namespace)
+        return self._call(
+            "patch", ref, "patch", resource.path(name=name, namespace=namespace), body=patch,
+            content_type="application/merge-patch+json", field_manager=FIELD_MANAGER,
+            dry_run=DRY_RUN_ALL if dry_run else None)
+
+    def delete(self, resource, name, namespace=None, dry_run=False):
+        """Delete (background propagation); returns the server's answer, None if already gone."""
+        ref = _ref(resource, name, namespace)
+        try:
+            return self._call(
+                "delete", ref, "delete", resource.path(name=name, namespace=namespace),
+                propagation_policy="Background", dry_run=DRY_RUN_ALL if dry_run else None)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    # Plumbing
+
+    def _raw(self, method, path):
+        return self._call("get", path, method, path)
+
+    def _call(self, verb, ref, method, path, raw=False, **params):
+        params = {k: v for k, v in params.items() if v is not None}
+        try:
+            response = self.dynamic.request(method, path, serialize=False, **params)
+        except DynamicApiError as exc:
+            raise api_error(exc, verb, ref) from None
+        if raw:
+            return response
+        data = response.data
+        return json.loads(data) if data else {}
+
+
+def _ref(resource, name, namespace):
+    return ObjectRef(resource.group_version, resource.kind, name,
+                     namespace if resource.namespaced else None)
+
+
+def _status_body(exc):
+    try:
+        body = json.loads(exc.body)
+    except (TypeError, ValueError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def api_error(exc, verb, ref):
+    """An ApiError whose message names the request, the object and what to do."""
+    body = _status_body(exc)
+    message = body.get("message") or exc.reason or "no message"
+    what = ref if isinstance(ref, str) else _describe_target(ref)
+    text = "{0} {1} was refused: HTTP {2} {3}: {4}".format(
+        verb, what, exc.status, body.get("reason") or exc.reason or "", message)
+    hint = _hint(exc.status, verb, ref, body)
+    if hint:
+        text += ". " + hint
+    return ApiError(text, status=exc.status, api_reason=body.get("reason"),
+                    causes=(body.get("details") or {}).get("causes"))
+
+
+def _describe_target(ref):
+    if ref.name:
+        return str(ref)
+    scope = " in namespace {0}".format(ref.namespace) if ref.namespace else ""
+    return "{0} ({1}){2}".format(ref.kind, ref.api_version, scope)
+
+
+def _hint(status, verb, ref, body):
+    if status in (401,):
+        return ("The credentials were not accepted: refresh the token (oc login, the AAP "
+                "credential, or the openshift_login module).")
+    if status == 403:
+        kind = getattr(ref, "kind", "the resource")
+        return ("The identity running the automation may not {0} {1}: grant it, see "
+                "docs/rbac/automation-clusterrole.yml.".format(verb, kind))
+    if status == 409 and verb == "apply":
+        return ("Another field manager owns the conflicting fields listed above: set "
+                "force_conflicts: true to take them over, or stop the other writer.")
+    if status == 409:
+        return "The object changed while it was being updated: run the task again."
+    if status == 422:
+        causes = (body.get("details") or {}).get("causes") or []
+        fields = ", ".join("{0} ({1})".format(c.get("field"), c.get("message")) for c in causes)
+        return "Fix these fields of the definition: {0}".format(fields) if fields else None
+    if status == 404 and getattr(ref, "namespace", None):
+        return "Does namespace {0} exist?".format(ref.namespace)
+    return None

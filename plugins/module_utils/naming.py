@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Names the cluster, the RHODS/RHOAI dashboard and S3 accept, as pure functions.
+
+Every ``*_problems`` function returns a list of messages (empty: the name is
+fine). Each message names the field it is about (``field`` is how the user
+wrote it, e.g. ``dsp_projects[1].name``) and says what to do, so a role can
+print them as they are. No Kubernetes or S3 access happens here; the unit tests
+in ``tests/unit/test_naming.py`` pin the rules.
+"""
+
+import hashlib
+import re
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_LABEL_MAX = 63
+DNS1123_SUBDOMAIN_MAX = 253
+
+# The dashboard refuses to create or list Data Science Projects whose name starts
+# with these (they are the platform's own namespaces).
+RESERVED_PROJECT_PREFIXES = ("openshift", "kube")
+
+# Data connections are Secrets named after this prefix (the dashboard's convention).
+CONNECTION_PREFIX = "aws-connection-"
+
+# S3 bucket naming rules (AWS "general purpose bucket naming rules"; MinIO and
+# SeaweedFS apply the same or looser ones).
+BUCKET_CHARS = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def _describe(value):
+    return repr(value) if isinstance(value, str) else "a {0}".format(type(value).__name__)
+
+
+def dns_label_problems(value, field, what="name"):
+    """``value`` must be a DNS-1123 label: at most 63 lower-case letters, digits and '-',
+    starting and ending with a letter or digit."""
+    if not isinstance(value, str) or not value:
+        return ["{0} is {1}: give a {2} (lower-case letters, digits and '-').".format(
+            field, "empty" if value in ("", None) else _describe(value), what)]
+    problems = []
+    if len(value) > DNS1123_LABEL_MAX:
+        problems.append("{0} {1} is {2} characters long: a {3} may have at most {4}.".format(
+            field, _describe(value), len(value), what, DNS1123_LABEL_MAX))
+    if not DNS1123_LABEL.match(value):
+        problems.append(
+            "{0} {1} is not a valid DNS-1123 label: use only lower-case letters, digits and '-', "
+            "and start and end with a letter or digit (for example {2!r}).".format(
+                field, _describe(value), suggest_label(value)))
+    return problems
+
+
+def project_name_problems(value, field):
+    """A Data Science Project's namespace: a DNS-1123 label the dashboard accepts."""
+    problems = dns_label_problems(value, field, what="project name")
+    if isinstance(value, str):
+        for prefix in RESERVED_PROJECT_PREFIXES:
+            if value.startswith(prefix):
+                problems.append(
+                    "{0} {1} starts with {2!r}: the dashboard refuses projects named "
+                    "openshift* or kube* (they are reserved for the platform). Choose another "
+                    "name.".format(field, _describe(value), prefix))
+    return problems
+
+
+def connection_name_problems(value, field):
+    """A data connection's name; the Secret is ``aws-connection-<name>``, which must stay a
+    DNS-1123 label too."""
+    problems = dns_label_problems(value, field, what="connection name")
+    longest = DNS1123_LABEL_MAX - len(CONNECTION_PREFIX)
+    if isinstance(value, str) and DNS1123_LABEL.match(value) and len(value) > longest:
+        problems.append(
+            "{0} {1} is {2} characters long: the Secret {3}<name> may have at most {4}, so the "
+            "name at most {5}.".format(field, _describe(value), len(value), CONNECTION_PREFIX,
+                                       DNS1123_LABEL_MAX, longest))
+    return problems
+
+
+def bucket_name_problems(value, field):
+    """An S3 bucket name (AWS rules, which MinIO also enforces)."""
+    if not isinstance(value, str) or not value:
+        return ["{0} is {1}: give a bucket name (3-63 lower-case letters, digits, '-' and "
+                "'.').".format(field, "empty" if value in ("", None) else _describe(value))]
+    problems = []
+    shown = _describe(value)
+    if not 3 <= len(value) <= 63:
+        problems.append("{0} {1} is {2} characters long: a bucket name has 3 to 63.".format(
+            field, shown, len(value)))
+    if not BUCKET_CHARS.match(value):
+        problems.append(
+            "{0} {1} is not a valid bucket name: use only lower-case letters, digits, '-' and "
+            "'.', and start and end with a letter or digit.".format(field, shown))
+    if ".." in value or ".-" in value or "-." in value:
+        problems.append("{0} {1} has '..', '.-' or '-.': a bucket name may not.".format(
+            field, shown))
+    if IPV4.match(value):
+        problems.append("{0} {1} looks like an IP address: a bucket name may not.".format(
+            field, shown))
+    for prefix in BUCKET_RESERVED_PREFIXES:
+        if value.startswith(prefix):
+            problems.append("{0} {1} starts with the reserved prefix {2!r}.".format(
+                field, shown, prefix))
+    for suffix in BUCKET_RESERVED_SUFFIXES:
+        if value.endswith(suffix):
+            problems.append("{0} {1} ends with the reserved suffix {2!r}.".format(
+                field, shown, suffix))
+    return problems
+
+
+def suggest_label(value, limit=DNS1123_LABEL_MAX):
+    """The nearest DNS-1123 label to ``value`` (lower case, other characters as '-')."""
+    text = re.sub(r"[^a-z0-9-]+", "-", str(value).lower())
+    text = re.sub(r"-{2,}", "-", text).strip("-")[:limit].strip("-")
+    return text or "x"
+
+
+def subject_slug(name, limit=40):
+    """A stable, readable DNS-1123 fragment for a user or group name.
+
+    ``alice`` stays ``alice``; a name that had to change (``Alice@Example.com``)
+    gets a short hash of the original so two different names never collide.
+    """
+    slug = suggest_label(name, limit)
+    if slug != name or len(str(name)) > limit:
+        digest = hashlib.sha256(str(name).encode("utf-8")).hexdigest()[:8]
+        slug = "{0}-{1}".format(slug[:limit - 9].strip("-"), digest)
+    return slug
+
+
+def rolebinding_name(role, subject_kind, subject_name):
+    """The RoleBinding that grants ``role`` to one user or group in a project."""
+    return "rhods-gitops-{0}-{1}-{2}".format(role, subject_kind.lower(), subject_slug(subject_name))

@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: Apache-2.0
+"""One module execution: the module object, the cluster, the deadline, the
+waiter and the accumulated result; and ``run_module``, which turns the
+collection's exceptions into ``exit_json``/``fail_json``."""
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.rhods.gitops.plugins.module_utils.client import Cluster
+from ansible_collections.rhods.gitops.plugins.module_utils.errors import GitopsError, RoundOver
+from ansible_collections.rhods.gitops.plugins.module_utils.waiter import (
+    Deadline,
+    Progress,
+    Waiter,
+)
+
+try:
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import (
+        AnsibleK8SModule,
+    )
+except ImportError:  # pragma: no cover - kubernetes.core is a declared dependency
+    AnsibleK8SModule = None
+
+try:
+    import jmespath  # noqa: F401  pylint: disable=unused-import
+    HAS_JMESPATH = True
+except ImportError:
+    HAS_JMESPATH = False
+
+
+class Run:
+    """Everything a module's logic works with, and what it has done so far."""
+
+    def __init__(self, module, cluster=None):
+        self.module = module
+        self.params = module.params
+        self.check_mode = module.check_mode
+        self.want_diff = bool(module._diff)
+        self.cluster = cluster or Cluster.connect(module)
+        wait_round = self.params.get("wait_round") or {}
+        self.deadline = Deadline(self.params.get("wait_timeout") or 0,
+                                 round_seconds=wait_round.get("seconds"),
+                                 spent=wait_round.get("spent") or 0.0)
+        self.progress = Progress(self.deadline)
+        self.waiter = Waiter(self.cluster, self.deadline, self.progress)
+        self.changed = False
+        self.diffs = []
+        self.warnings = []
+        self.result = {}
+
+    def record(self, object_results):
+        """Take per-object apply results into the module result (changed and diff)."""
+        for item in object_results:
+            if item["changed"]:
+                self.changed = True
+                self.diffs.append(item["diff"])
+
+    def output(self):
+        out = dict(self.result)
+        out["changed"] = self.changed
+        if self.want_diff and self.diffs:
+            out["diff"] = self.diffs
+        if self.progress.entries or "wait_timeout" in self.params:
+            out["progress"] = self.progress.entries
+            out["elapsed"] = round(self.deadline.elapsed(), 1)
+        for warning in self.warnings:
+            self.module.warn(warning)
+        return out
+
+
+def run_module(argument_spec, handler, **module_options):
+    """Create the module, run ``handler(run)`` and exit with its result or its error."""
+    if AnsibleK8SModule is None:  # pragma: no cover
+        raise SystemExit("kubernetes.core is required by rhods.gitops")
+    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True,
+                              **module_options)
+    if not HAS_JMESPATH:
+        module.fail_json(msg=missing_required_lib("jmespath"))
+    run = None
+    try:
+        run = Run(module)
+        handler(run)
+    except RoundOver as over:
+        module.exit_json(wait_round={"finished": False, "awaiting": over.awaited,
+                                     "state": over.last_state, "reason": over.reason},
+                         **run.output())
+    except GitopsError as exc:
+        out = run.output() if run else {}
+        out.update({k: v for k, v in exc.details.items() if v is not None})
+        out.pop("changed", None)
+        module.fail_json(msg=exc.msg, changed=run.changed if run else False, **out)
+    module.exit_json(**run.output())

@@ -1,0 +1,47 @@
+"""Teardown of the whole collection (named to run after every other integration test,
+since it removes what they may use): playbooks/teardown.yml removes what site.yml
+created, in reverse order, and waits until it is gone (namespaces really deleted);
+the operators stay; site.yml converges again afterwards."""
+
+import pytest
+
+from .s3server import SecretMirror
+from .site import APPS, CREDENTIALS, SITE, TEARDOWN, get, names, play, report, site_vars
+
+
+@pytest.fixture(scope="module")
+def mirror(cluster, s3server):
+    helper = SecretMirror(s3server, cluster.kubeconfig).start()
+    yield helper
+    helper.stop()
+
+
+def test_teardown_leaves_nothing_and_site_converges_again(cluster, s3server, mirror):
+    variables = site_vars(s3server)
+    converged = play(cluster, SITE, variables)
+    assert converged.rc == 0, str(converged)
+
+    removed = play(cluster, TEARDOWN, variables)
+    assert removed.rc == 0, str(removed)
+    for namespace in ("notebook-demo", "minio"):
+        assert get(cluster, "namespace", namespace) is None, namespace
+    for kind, name in (("buildconfig", "lightgbm"), ("imagestream", "lightgbm")):
+        assert get(cluster, kind, name, APPS) is None, (kind, name)
+    assert names(cluster, "builds", APPS, "openshift.io/build-config.name=lightgbm") == []
+    assert names(cluster, "datascienceclusters.datasciencecluster.opendatahub.io") == []
+    assert get(cluster, "clusterrole", "rhods-gitops-argocd-components") is None
+    assert names(cluster, "notebooks.kubeflow.org") == [] or \
+        "demo-lightgbm-workbench" not in names(cluster, "notebooks.kubeflow.org")
+    # The operators stay (teardown_operators: false).
+    assert get(cluster, "subscriptions.operators.coreos.com", "rhods-operator",
+               "redhat-ods-operator") is not None
+    assert get(cluster, "subscriptions.operators.coreos.com", "openshift-gitops-operator",
+               "openshift-operators") is not None
+
+    again = play(cluster, TEARDOWN, variables)
+    assert again.rc == 0 and again.changed == 0, str(again)
+
+    reconverged = play(cluster, SITE, variables)
+    assert reconverged.rc == 0, str(reconverged)
+    lines = "\n".join(report(play(cluster, CREDENTIALS)))
+    assert "notebook-demo/demo-lightgbm-workbench (demo-lightgbm-workbench, ready)" in lines
