@@ -39,7 +39,7 @@ except ImportError:  # reported by the module (kubernetes.core requires PyYAML)
 
 KUSTOMIZATION = "kustomization.yaml"
 HEADER = ("# Rendered by rhods.gitops ({0}). Do not edit: change the role variables and "
-          "render again.\n")
+          "render again.\n---\n")
 COMPONENT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9_]*[a-z0-9])?$")
 # Server bookkeeping that never belongs in git.
 SERVER_FIELDS = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields",

@@ -15,8 +15,8 @@ description:
   - Fails at once, instead of waiting for the deadline, when the sync of the expected revision
     failed, when the Application is C(Degraded) at that revision, or when Argo CD cannot compare
     it with git (repository, revision or path wrong). The message, and RV(problems), list every
-    resource that is not synced or not healthy with Argo CD's message, for example
-    C(apps/Deployment minio/minio (OutOfSync, Healthy): ... is invalid).
+    resource that is not synced or not healthy with Argo CD's message, for example the
+    Deployment C(minio/minio) that could not be applied, and why.
   - On timeout the message says what was awaited, the last state seen and the resources that are
     not ready.
   - With O(state=absent), deletes the Application. Without O(cascade) its resources finalizer is
@@ -69,9 +69,9 @@ options:
         type: str
   sync_policy:
     description:
-      - The Application's C(spec.syncPolicy), for example
-        V({automated: {prune: true, selfHeal: true}, syncOptions: [ServerSideApply=true]}).
-      - Default: automated sync with prune and self-heal.
+      - The Application's C(spec.syncPolicy), with C(automated), C(syncOptions) and C(retry) as
+        Argo CD documents them.
+      - The default is automated sync with prune and self-heal.
     type: dict
     default: {automated: {prune: true, selfHeal: true}}
   ignore_differences:

@@ -15,7 +15,7 @@ description:
     file's bytes differ, and removes YAML files of the folder that are no longer rendered.
   - Objects of kind C(Secret) are never written; they are listed in RV(excluded). Deliver them
     directly (the roles do, see docs/gitops.md), so that no secret value ever reaches git.
-  - With O(git), O(dest) is a working copy of a git repository: it is cloned when missing (a
+  - With O(git), O(dest) is a working copy of a git repository, which is cloned when missing (a
     local bare repository is created first when O(git.url) is a local path that does not
     exist), fast-forwarded to the remote branch, and after rendering the component's folder is
     committed and pushed. RV(revision) is then the commit Argo CD must reach.
@@ -86,7 +86,7 @@ options:
         type: str
         default: rhods.gitops@localhost
       message:
-        description: Commit message; default C(rhods.gitops: render component <component>).
+        description: "Commit message; the default names the component: V(rhods.gitops: render component minio)."
         type: str
       create_local_remote:
         description:

@@ -47,6 +47,17 @@ def names(cluster, kind, namespace=None, selector=None):
     return sorted(i["metadata"]["name"] for i in json.loads(res.stdout)["items"])
 
 
+def changed_tasks(result):
+    """The tasks that reported changed (or failed), for assertion messages."""
+    out, task = [], None
+    for line in result.stdout.splitlines():
+        if line.startswith("TASK ["):
+            task = line.split("]")[0][6:]
+        elif line.startswith(("changed:", "fatal:")):
+            out.append("%s: %s" % (task, line[:400]))
+    return out
+
+
 def report(result):
     """The lines of the credentials report printed by credentials.yml."""
     text = result.stdout

@@ -327,8 +327,8 @@ def test_an_object_deleted_by_hand_comes_back_and_the_playbook_reports_it_health
     app = applications(objects)["minio"]
     assert (app["status"]["sync"]["status"], app["status"]["health"]["status"]) == (
         "Synced", "Healthy")
-    assert "Wait until Argo CD has synced minio at the pushed commit and it is healthy" in \
-        result.stdout
+    assert "Wait until the pushed commit is Synced and Healthy in the Application of " \
+        "component minio" in result.stdout
 
 
 def test_a_broken_manifest_makes_the_application_degraded_and_the_error_names_it(
@@ -367,8 +367,10 @@ def test_direct_delivery_works_again_once_the_applications_are_released(gitops, 
     for ident in gitops["identities"]:
         live = objects.get(*ident)
         assert TRACKING not in (live["metadata"].get("annotations") or {}), ident
+    released = snapshot(objects, gitops["identities"])
     direct = play(cluster, SITE, DEMO_VARS)
     assert direct.rc == 0, str(direct)
     after = snapshot(objects, gitops["identities"])
-    assert [i for i in gitops["identities"] if after[i]["uid"] != gitops["before"][i]["uid"]] \
-        == []
+    assert [i for i in gitops["identities"] if after[i]["uid"] != released[i]["uid"]] == []
+    assert {i: after[i]["content"] for i in gitops["identities"]} == {
+        i: released[i]["content"] for i in gitops["identities"]}

@@ -83,7 +83,7 @@ def test_output_is_deterministic_sorted_with_a_header_and_a_trailing_newline():
     assert text.startswith("# Rendered by rhods.gitops (minio).")
     assert text.endswith("\n") and not text.endswith("\n\n")
     lines = text.splitlines()
-    assert lines[1:4] == ["apiVersion: apps/v1", "kind: Deployment", "metadata:"]
+    assert lines[1:5] == ["---", "apiVersion: apps/v1", "kind: Deployment", "metadata:"]
 
 
 def test_multi_line_strings_are_literal_blocks():
