@@ -195,8 +195,8 @@ def application_ready(expected_revision=None):
         if sync == "Synced" and health == "Healthy":
             return True, "Synced and Healthy at {0}".format(short(revision))
         message = dig(status, "health.message")
-        text = "{0}, {1}{2} at {3}.".format(sync, health, (" (" + message + ")") if message
-                                           else "", short(revision))
+        detail = " ({0})".format(message) if message else ""
+        text = "{0}, {1}{2} at {3}.".format(sync, health, detail, short(revision))
         return False, text + _problems_text(app) + _conditions_text(app)
     return check
 
@@ -233,9 +233,13 @@ def application_failure(expected_revision=None, since=None):
         reconciled = _timestamp(status.get("reconciledAt"))
         if errors and current and REFRESH not in annotations and (
                 since is None or (reconciled is not None and reconciled >= int(since))):
-            return True, "cannot be compared with git: {0}. Check the repository URL, the " \
-                "revision and the path, and that Argo CD can reach the repository.".format(
-                    "; ".join("{0}: {1}".format(c["type"], c.get("message")) for c in errors))
+            hint = ("Check the project (it must exist and allow the repository, the "
+                    "destination and the kinds) and the destination." if any(
+                        c["type"] == "InvalidSpecError" for c in errors) else
+                    "Check the repository URL, the revision and the path, and that Argo CD can "
+                    "reach the repository.")
+            return True, "cannot be compared with git: {0}. {1}".format(
+                "; ".join("{0}: {1}".format(c["type"], c.get("message")) for c in errors), hint)
         revision = dig(status, "sync.revision")
         at_expected = expected_revision is None or revision == expected_revision
         op = status.get("operationState") or {}
@@ -259,8 +263,7 @@ def needs_refresh(app, expected_revision):
     """Whether to ask Argo CD to fetch the repository now (instead of at its next poll)."""
     if app is None or REFRESH in (dig(app, "metadata.annotations", {}) or {}):
         return False
-    ready, _ = application_ready(expected_revision)(app)
-    return not ready
+    return not application_ready(expected_revision)(app)[0]
 
 
 # The module

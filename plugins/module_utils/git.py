@@ -119,7 +119,8 @@ class Git:
 
     def rev(self, ref):
         """The sha of ``ref``, or None."""
-        rc, out, _ = self.run("rev-parse", "--verify", "--quiet", ref + "^{commit}", check=False)
+        rc, out, _err = self.run("rev-parse", "--verify", "--quiet", ref + "^{commit}",
+                                 check=False)
         return out if rc == 0 and out else None
 
 
@@ -161,6 +162,7 @@ class Worktree:
                                    self.dest, scrub(origin) or "no remote", scrub(self.url)))
             if check_mode:
                 return
+            self._ensure_local_remote()  # a local remote removed since: start it again
         self.git.run("fetch", "--quiet", "--prune", "origin")
         remote = self.git.rev("refs/remotes/origin/" + self.branch)
         local = self.git.rev("refs/heads/" + self.branch)

@@ -279,7 +279,7 @@ def run_render_tree(params, check_mode=False, want_diff=False):
             result["diff"] = outcome["diffs"]
         if worktree is not None:
             if not check_mode:
-                message = git_options.get("message") or \
+                message = git_options.get("commit_message") or \
                     "rhods.gitops: render component {0}".format(rendered.component)
                 if worktree.commit(result["path"], message):
                     result["committed"] = True

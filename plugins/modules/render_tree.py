@@ -85,7 +85,7 @@ options:
         description: Author and committer e-mail of the commits.
         type: str
         default: rhods.gitops@localhost
-      message:
+      commit_message:
         description: "Commit message; the default names the component: V(rhods.gitops: render component minio)."
         type: str
       create_local_remote:
@@ -217,7 +217,7 @@ def argument_spec():
                 "password": {"type": "str", "no_log": True},
                 "author_name": {"type": "str", "default": "rhods.gitops"},
                 "author_email": {"type": "str", "default": "rhods.gitops@localhost"},
-                "message": {"type": "str"},
+                "commit_message": {"type": "str"},
                 "create_local_remote": {"type": "bool", "default": True},
             },
         },

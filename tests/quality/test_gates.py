@@ -101,7 +101,6 @@ def test_ansible_lint_production_profile():
     res = run([tool("ansible-lint"), "--format", "pep8", "--nocolor"],
               env=source_env(), timeout=900)
     assert res.rc == 0, str(res)
-    assert "Profile 'production' was required" not in res.output or "passed" in res.output
 
 
 def test_yamllint():
@@ -200,7 +199,7 @@ def test_role_argument_spec_rejects_wrong_type(role, tmp_path):
         "gather_facts": False,
         "tasks": [{"name": "Include the role",
                    "ansible.builtin.include_role": {"name": "rhods.gitops." + role}}]}]))
-    extra = tmp_path / "extra.json"
+    extra = tmp_path / "extra-vars.yml"
     extra.write_text(yaml.safe_dump({option: WRONG[kind]}))
     res = run([tool("ansible-playbook"), "-i", "localhost,", "-e", "@" + str(extra),
                str(playbook)], cwd=str(tmp_path),

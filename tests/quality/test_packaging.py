@@ -87,4 +87,5 @@ def test_installed_collection_runs_site(cluster, installed_collection, s3_stand_
     assert included, str(res)
     elsewhere = [path for path in included if not path.startswith(installed)]
     assert not elsewhere, "task files came from outside the installed collection: %s" % elsewhere
-    assert REPO_ROOT + "/" not in res.output, str(res)
+    for part in ("roles", "plugins", "playbooks"):
+        assert "%s/%s/" % (REPO_ROOT, part) not in res.output, str(res)

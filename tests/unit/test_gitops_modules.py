@@ -45,5 +45,5 @@ def test_the_git_password_is_no_log():
     ("argocd_application", {"name": "a", "state": "synced"}, "value of state must be one of"),
 ])
 def test_invalid_parameters_are_refused(name, params, message):
-    _, errors = validate(name, params)
+    errors = validate(name, params)[1]
     assert any(message in e for e in errors), errors

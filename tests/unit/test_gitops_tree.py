@@ -132,13 +132,13 @@ def test_writer_reports_changes_only_when_bytes_differ_and_removes_stale_files(t
     (tmp_path / "minio" / "README.md").write_text("kept: not YAML")
     fewer = writer.write(render_component("minio", [NAMESPACE]))
     assert sorted(fewer["removed"]) == ["buildconfig-lightgbm.yaml", "deployment-minio.yaml"]
-    assert sorted(os.listdir(tmp_path / "minio")) == ["README.md", KUSTOMIZATION,
-                                                     "namespace-minio.yaml"]
+    assert sorted(os.listdir(tmp_path / "minio")) == [
+        "README.md", KUSTOMIZATION, "namespace-minio.yaml"]
 
 
 def test_check_mode_writes_nothing_and_gives_diffs(tmp_path):
-    outcome = TreeWriter(str(tmp_path), check_mode=True).write(render_component("minio",
-                                                                                 [NAMESPACE]))
+    writer = TreeWriter(str(tmp_path), check_mode=True)
+    outcome = writer.write(render_component("minio", [NAMESPACE]))
     assert outcome["written"] == ["namespace-minio.yaml", KUSTOMIZATION]
     assert not (tmp_path / "minio").exists()
     assert outcome["diffs"][0]["before"] == "" and "kind: Namespace" in outcome["diffs"][0][
@@ -199,6 +199,15 @@ def test_diverged_branch_is_an_error_that_says_what_to_do(tmp_path):
     git("push", "-q", "origin", "main", cwd=str(other))
     with pytest.raises(GitError, match="has diverged from origin/main"):
         run_render_tree(params(tmp_path, [NAMESPACE, DEPLOYMENT]))
+
+
+def test_a_local_remote_removed_since_is_created_again_and_filled(tmp_path):
+    first = run_render_tree(params(tmp_path))
+    shutil.rmtree(tmp_path / "remote.git")
+    again = run_render_tree(params(tmp_path))
+    assert again["pushed"] and again["revision"] == first["revision"]
+    assert git("rev-parse", "refs/heads/main", cwd=str(tmp_path / "remote.git")) == \
+        first["revision"]
 
 
 def test_a_working_copy_of_another_repository_is_refused(tmp_path):
