@@ -423,8 +423,8 @@ class ImageBuilder:
         return tag_item(stream, tag) if stream else None
 
     def list_builds(self, namespace, name):
-        items, _ = self.cluster.list(self._resource(BUILD), namespace=namespace,
-                                     label_selector="{0}={1}".format(BUILD_CONFIG_LABEL, name))
+        items, _resource_version = self.cluster.list(self._resource(BUILD), namespace=namespace,
+                                                     label_selector="{0}={1}".format(BUILD_CONFIG_LABEL, name))
         return items
 
     def log_tail(self, namespace, build_name, lines):

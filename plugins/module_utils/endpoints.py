@@ -73,8 +73,9 @@ class Endpoints:
 
     def _list(self, api, namespace=None, label_selector=None):
         try:
-            items, _ = self.cluster.list(self.cluster.resource(*api), namespace=namespace,
-                                         label_selector=label_selector)
+            items, _resource_version = self.cluster.list(self.cluster.resource(*api),
+                                                         namespace=namespace,
+                                                         label_selector=label_selector)
             return items
         except NotServed:
             return []

@@ -61,7 +61,7 @@ def quantity_error(where, field, value, example):
     return ("{0}: {1} {2!r} is not a Kubernetes quantity. Write a number with a binary (Ki, Mi, "
             "Gi, Ti) or decimal (k, M, G, T) suffix, for example {1}: {3} ({4} is not a "
             "suffix Kubernetes knows).".format(where, field, value, example,
-                                              _bad_suffix(value)))
+                                               _bad_suffix(value)))
 
 
 def _bad_suffix(value):
@@ -250,7 +250,7 @@ def check_base_tag(stream, namespace, name, tag, users):
         "Base image tag {1}:{2} is not in ImageStream {0}/{1} (status.tags has: {3}), so the "
         "build of {4} cannot start. Set custom_notebook_base_tag (or the image's base_tag) to "
         "one of the available tags.".format(namespace, name, tag,
-                                           ", ".join(available) or "no tags yet",
-                                           ", ".join(users)),
+                                            ", ".join(available) or "no tags yet",
+                                            ", ".join(users)),
         base_image_stream="{0}/{1}".format(namespace, name), base_tag=tag,
         available_tags=available)

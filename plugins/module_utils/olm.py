@@ -291,7 +291,7 @@ class OperatorInstall:
 
     def ensure_operator_group(self):
         wanted = self.p["operator_group"] or {}
-        existing, _ = self.run.cluster.list(self.resource(OPERATOR_GROUP), namespace=self.namespace)
+        existing = self.run.cluster.list(self.resource(OPERATOR_GROUP), namespace=self.namespace)[0]
         definition = choose_operator_group(existing, self.namespace, wanted.get("name"),
                                            wanted.get("target_namespaces"))
         if definition is None:
@@ -368,8 +368,8 @@ class OperatorInstall:
         sub = self.run.cluster.get(sub_resource, self.name, self.namespace)
         csv_names = {dig(sub, "status.installedCSV"), dig(sub, "status.currentCSV")} - {None}
         label = "operators.coreos.com/{0}.{1}".format(self.p["package"], self.namespace)
-        labelled, _ = self.run.cluster.list(csv_resource, namespace=self.namespace,
-                                            label_selector=label)
+        labelled = self.run.cluster.list(csv_resource, namespace=self.namespace,
+                                         label_selector=label)[0]
         csv_names.update(dig(c, "metadata.name") for c in labelled)
         targets = [(sub_resource, SUBSCRIPTION, self.name, sub)] if sub else []
         for name in sorted(csv_names):
@@ -383,10 +383,10 @@ class OperatorInstall:
             self.run.diffs.append({"before_header": header, "after_header": header + " (deleted)",
                                    "before": for_display(found), "after": {}})
         self.run.result.update(removed=[str(ObjectRef(g[0], g[1], n, self.namespace))
-                                        for _, g, n, _ in targets])
+                                        for _resource, g, n, _found in targets])
         if self.run.check_mode or not self.p["wait"]:
             return
-        for _, gvk, name, _ in targets:
+        for _resource, gvk, name, _found in targets:
             self.run.waiter.wait(Selection(gvk[0], gvk[1], name, self.namespace), absent())
 
 

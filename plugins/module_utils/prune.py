@@ -41,7 +41,7 @@ def run_prune(run):
                               "inside the namespaces given.".format(item["api_version"],
                                                                     item["kind"]))
         resources[item["kind"]] = (item["api_version"], resource)
-        objects, _ = run.cluster.list(resource, label_selector=",".join(selectors))
+        objects, _resource_version = run.cluster.list(resource, label_selector=",".join(selectors))
         for obj in objects:
             meta = obj.get("metadata") or {}
             found.append({"api_version": item["api_version"], "kind": item["kind"],

@@ -170,7 +170,7 @@ def evaluate_dsc(dsc, components):
             continue
         cond = component_condition(dsc, name)
         if cond is None:
-            waiting.append("{0} (no {1}Ready condition yet)".format(name, name))
+            waiting.append("{name} (no {name}Ready condition yet)".format(name=name))
         elif cond.get("status") != "True":
             waiting.append("{0} ({1})".format(name, describe_condition(cond)))
     phase = dig(dsc, "status.phase")
@@ -221,7 +221,7 @@ class DataScienceCluster:
             return
         version = choose_version(served, self.p["api_version"])
         api_version = "{0}/{1}".format(DSC_GROUP, version)
-        existing, _ = self.cluster.list(self.cluster.resource(api_version, DSC_KIND))
+        existing = self.cluster.list(self.cluster.resource(api_version, DSC_KIND))[0]
         name = choose_name(existing, self.p["name"], self.p["existing"])
         components = component_spec(self.components_of(version), self.p["components"])
         applier = Applier(self.cluster, self.run.check_mode,

@@ -188,7 +188,7 @@ class _Observed:
     def result(self):
         if self.selection.name:
             return self.objects.get(self.selection.name)
-        return [o for _, o in sorted(self.objects.items())]
+        return [o for _name, o in sorted(self.objects.items())]
 
 
 class Waiter:
@@ -336,7 +336,7 @@ def run_k8s_wait(run):
         run.result.update(satisfied=False, reason=exc.details["reason"], resources=[])
         return
     resources = [_presentable(o) for o in (found if isinstance(found, list) else [found] if found
-                                            else [])]
+                                           else [])]
     run.result.update(satisfied=True, resources=resources)
     if params["name"]:
         run.result["resource"] = resources[0] if resources else None

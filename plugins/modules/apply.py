@@ -17,7 +17,7 @@ description:
     Namespace active, Route admitted); any other kind counts as ready once it exists. A kind that
     is not served yet (a CRD still being installed) is awaited before the apply.
 author:
-  - rhods.gitops maintainers
+  - rhods.gitops maintainers (@rhods-gitops)
 options:
   definitions:
     description:

@@ -22,7 +22,7 @@ description:
   - With O(state=absent), deletes the Application. Without O(cascade) its resources finalizer is
     removed first, so the objects it delivered stay (they can be adopted again).
 author:
-  - rhods.gitops maintainers
+  - rhods.gitops maintainers (@rhods-gitops)
 options:
   name:
     description: Name of the Application.

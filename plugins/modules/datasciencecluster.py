@@ -23,7 +23,7 @@ description:
   - Returns the state of each component, the served API version, the applications namespace
     (C(spec.applicationsNamespace) of the DSCI) and the dashboard URL (Route O(dashboard_route)).
 author:
-  - rhods.gitops maintainers
+  - rhods.gitops maintainers (@rhods-gitops)
 options:
   name:
     description: Name of the DataScienceCluster.

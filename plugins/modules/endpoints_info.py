@@ -17,12 +17,12 @@ description:
   - Reads only; check mode returns the same.
 version_added: 0.1.0
 author:
-  - rhods.gitops contributors
+  - rhods.gitops contributors (@rhods-gitops)
 options:
   gitops:
     description: The Argo CD server Route.
     type: dict
-    default: {namespace: openshift-gitops, name: openshift-gitops-server}
+    default: {namespace: openshift-gitops, name: openshift-gitops-server, path: ""}
     suboptions:
       namespace: {description: Namespace of the Route., type: str}
       name: {description: Name of the Route., type: str}
@@ -30,7 +30,7 @@ options:
   dashboard:
     description: The RHODS/OpenShift AI dashboard Route.
     type: dict
-    default: {namespace: redhat-ods-applications, name: rhods-dashboard}
+    default: {namespace: redhat-ods-applications, name: rhods-dashboard, path: ""}
     suboptions:
       namespace: {description: Namespace of the Route., type: str}
       name: {description: Name of the Route., type: str}
@@ -38,7 +38,7 @@ options:
   minio_console:
     description: MinIO's console Route.
     type: dict
-    default: {namespace: minio, name: minio-console}
+    default: {namespace: minio, name: minio-console, path: ""}
     suboptions:
       namespace: {description: Namespace of the Route., type: str}
       name: {description: Name of the Route., type: str}
@@ -46,7 +46,7 @@ options:
   minio_s3:
     description: MinIO's S3 API Route.
     type: dict
-    default: {namespace: minio, name: minio-s3}
+    default: {namespace: minio, name: minio-s3, path: ""}
     suboptions:
       namespace: {description: Namespace of the Route., type: str}
       name: {description: Name of the Route., type: str}
@@ -123,7 +123,7 @@ workbenches:
     name: {description: Notebook name., type: str}
     namespace: {description: Its Data Science Project., type: str}
     display_name: {description: The name the dashboard shows., type: str}
-    url: {description: URL of the workbench, C(null) until its Route exists., type: str}
+    url: {description: "URL of the workbench, C(null) until its Route exists.", type: str}
     state: {description: "V(ready), V(starting) or V(stopped).", type: str}
 gitops_admin:
   description: Argo CD admin user name and password (C(null) when the Secret does not exist).
@@ -169,10 +169,11 @@ def argspec():
         "show_secrets": {"type": "bool", "default": False},
         "gitops_admin_secret": {
             "type": "dict",
+            "no_log": False,
             "default": {"namespace": "openshift-gitops", "name": "openshift-gitops-cluster",
                         "key": "admin.password"},
             "options": {"namespace": {"type": "str"}, "name": {"type": "str"},
-                        "key": {"type": "str"}}},
+                        "key": {"type": "str", "no_log": False}}},
     }, wait=False)
 
 

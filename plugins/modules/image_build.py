@@ -24,7 +24,7 @@ description:
   - In check mode nothing is started or awaited; RV(would_build) says whether a build would start.
 version_added: 0.1.0
 author:
-  - rhods.gitops contributors
+  - rhods.gitops contributors (@rhods-gitops)
 options:
   namespace:
     description: Namespace of the BuildConfig.

@@ -17,7 +17,7 @@ description:
   - In check mode the condition is evaluated once and nothing is awaited; the result reports
     RV(satisfied).
 author:
-  - rhods.gitops maintainers
+  - rhods.gitops maintainers (@rhods-gitops)
 options:
   api_version:
     description: API version of the objects, for example V(v1) or V(operators.coreos.com/v1alpha1).

@@ -19,7 +19,7 @@ description:
   - Reads only; never changes anything.
 version_added: 0.1.0
 author:
-  - rhods.gitops contributors
+  - rhods.gitops contributors (@rhods-gitops)
 options:
   namespace:
     description: The applications namespace, where the images are built and their ImageStreams live.
@@ -119,7 +119,7 @@ def has_tags(stream):
 
 def _existing_streams(run, namespace):
     try:
-        items, _ = run.cluster.list(run.cluster.resource(*IMAGE_STREAM), namespace=namespace)
+        items = run.cluster.list(run.cluster.resource(*IMAGE_STREAM), namespace=namespace)[0]
     except NotServed:
         return {}
     return {dig(s, "metadata.name"): [t.get("tag") for t in dig(s, "status.tags", []) or []]

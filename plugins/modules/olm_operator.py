@@ -23,7 +23,7 @@ description:
   - With O(state=absent), deletes the Subscription and its CSV and waits until both are gone. The
     OperatorGroup, the namespace and the operator's CRDs stay, as with OLM itself.
 author:
-  - rhods.gitops maintainers
+  - rhods.gitops maintainers (@rhods-gitops)
 options:
   package:
     description: The package name in the catalog, for example V(openshift-gitops-operator).

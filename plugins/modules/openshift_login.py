@@ -18,7 +18,7 @@ description:
   - With O(state=absent), revokes O(api_key) (deletes its OAuthAccessToken).
   - Not needed with a kubeconfig, or with K8S_AUTH_HOST and K8S_AUTH_API_KEY as AAP sets them.
 author:
-  - rhods.gitops maintainers
+  - rhods.gitops maintainers (@rhods-gitops)
 options:
   host:
     description: The API server URL, for example V(https://api.cluster.example.com:6443).

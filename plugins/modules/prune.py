@@ -12,7 +12,7 @@ description:
     connections (Secrets) taken out of C(dsp_projects). Namespaces themselves are never pruned.
   - Returns identities only, never the objects, so pruning Secrets prints no values.
 author:
-  - rhods.gitops maintainers
+  - rhods.gitops maintainers (@rhods-gitops)
 options:
   kinds:
     description: The namespaced kinds to look at.

@@ -21,7 +21,7 @@ description:
     committed and pushed. RV(revision) is then the commit Argo CD must reach.
   - Needs no cluster access.
 author:
-  - rhods.gitops maintainers
+  - rhods.gitops maintainers (@rhods-gitops)
 options:
   component:
     description:

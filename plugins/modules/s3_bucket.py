@@ -15,7 +15,7 @@ description:
   - Used by the P(rhods.gitops.minio#role) role to create the buckets the Data Science Projects
     need, through MinIO's S3 route, from where Ansible runs.
 author:
-  - rhods.gitops maintainers
+  - rhods.gitops maintainers (@rhods-gitops)
 options:
   endpoint_url:
     description:

@@ -18,7 +18,7 @@ description:
     again for the other connections of the same call.
   - Reads only, so it runs in check mode too. Used by the P(rhods.gitops.dsp#role) role.
 author:
-  - rhods.gitops maintainers
+  - rhods.gitops maintainers (@rhods-gitops)
 options:
   connections:
     description: The connections to verify.
@@ -202,8 +202,8 @@ def check_one(endpoints, conn):
         else:
             if state == s3.MISSING:
                 return s3.MISSING, ("bucket {0!r} does not exist at {1}. Create it (for MinIO: add "
-                                  "it to minio_buckets), or fix the bucket name.".format(
-                                      conn["bucket"], url))
+                                    "it to minio_buckets), or fix the bucket name.".format(
+                                        conn["bucket"], url))
             return "verified", "keys accepted, bucket {0!r} readable".format(conn["bucket"])
     if error.kind == s3.UNREACHABLE and conn["verify"] == "auto":
         return "skipped", ("{0} is not reachable from where Ansible runs, so it was not verified "

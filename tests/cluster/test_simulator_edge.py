@@ -103,6 +103,9 @@ def crd_established(cluster, name):
                              for c in crd.get("status", {}).get("conditions", []))
 
 
+OPERATOR_GROUPS = {"redhat-ods-operator": "rhods"}
+
+
 def ensure_operator(cluster, package, namespace, channel, crd, timeout=90):
     """Install ``package`` through the simulated OLM (once) and wait for ``crd``."""
     if crd_established(cluster, crd):
@@ -111,9 +114,12 @@ def ensure_operator(cluster, package, namespace, channel, crd, timeout=90):
         cluster.kubectl("create", "namespace", namespace, check=False)
         groups = get_json(cluster, "operatorgroups.operators.coreos.com", "-n", namespace)
         if not (groups or {}).get("items"):
+            # Named as the collection's rhods role names it, so a later site run on
+            # the same cluster finds the OperatorGroup it expects.
             kubectl_apply(cluster, {
                 "apiVersion": "operators.coreos.com/v1", "kind": "OperatorGroup",
-                "metadata": {"name": namespace, "namespace": namespace}, "spec": {}})
+                "metadata": {"name": OPERATOR_GROUPS.get(namespace, namespace),
+                             "namespace": namespace}, "spec": {}})
     kubectl_apply(cluster, {
         "apiVersion": "operators.coreos.com/v1alpha1", "kind": "Subscription",
         "metadata": {"name": package, "namespace": namespace},

@@ -71,9 +71,9 @@ class ScriptedCluster:
     def watch(self, resource, resource_version, seconds, namespace=None, label_selector=None,
               field_selector=None):
         self.calls.append(("watch", resource_version))
+        if self.watches and isinstance(self.watches[0], Exception):
+            raise self.watches.pop(0)
         script = self.watches.pop(0) if self.watches else None
-        if isinstance(script, Exception):
-            raise script
         return self._stream(script, seconds)
 
     def _stream(self, script, seconds):

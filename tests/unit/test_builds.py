@@ -264,7 +264,7 @@ class MemoryCluster:
         return copy.deepcopy(found) if found else None
 
     def list(self, resource, namespace=None, label_selector=None, field_selector=None):
-        items = [copy.deepcopy(o) for (kind, _), o in self.objects.items()
+        items = [copy.deepcopy(o) for (kind, _name), o in self.objects.items()
                  if kind == resource.kind]
         if field_selector:
             name = field_selector.split("=", 1)[1]

@@ -93,12 +93,12 @@ def test_valid_parameters_get_their_defaults():
     ("apply", {"definitions": [], "state": "patched"}, "value of state must be one of"),
 ])
 def test_invalid_parameters_are_refused(name, params, message):
-    _, errors = validate(name, params)
+    errors = validate(name, params)[1]
     assert any(message in e for e in errors), errors
 
 
 def test_wait_round_needs_its_length():
-    _, errors = validate("k8s_wait", {"kind": "Pod", "wait_round": {"spent": 1.0}})
+    errors = validate("k8s_wait", {"kind": "Pod", "wait_round": {"spent": 1.0}})[1]
     assert any("seconds" in e for e in errors)
 
 

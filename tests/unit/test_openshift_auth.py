@@ -64,7 +64,7 @@ class FakeOAuth:
         self.requests.append((url, headers or {}, follow_redirects))
         if url.endswith("/.well-known/oauth-authorization-server"):
             return io.BytesIO(json.dumps({"authorization_endpoint": AUTHORIZE}).encode())
-        _, _, password = base64.b64decode(headers["Authorization"][6:]).decode().partition(":")
+        _user, _sep, password = base64.b64decode(headers["Authorization"][6:]).decode().partition(":")
         if password != self.password:
             raise HTTPError(url, 401, "Unauthorized", Message(), None)
         hdrs = Message()
