@@ -251,12 +251,17 @@ class OperatorInstall:
     # present
 
     def ensure_present(self):
-        self.ensure_namespace()
-        operator_group = self.ensure_operator_group()
-        sub_result = self.apply(subscription_definition(
-            self.name, self.namespace, self.p["package"], self.p["channel"], self.p["source"],
-            self.p["source_namespace"], self.p["approval"], self.p["starting_csv"],
-            self.p["config"]))
+        if self.p["apply"]:
+            self.ensure_namespace()
+            operator_group = self.ensure_operator_group()
+            sub_result = self.apply(subscription_definition(
+                self.name, self.namespace, self.p["package"], self.p["channel"],
+                self.p["source"], self.p["source_namespace"], self.p["approval"],
+                self.p["starting_csv"], self.p["config"]))
+        else:  # another writer (Argo CD) delivers them: observe only
+            operator_group = None
+            sub_result = {"object": self.run.cluster.get(
+                self.resource(SUBSCRIPTION), self.name, self.namespace)}
         self.run.result.update(subscription=self.name, operator_group=operator_group)
         if self.run.check_mode or not self.p["wait"]:
             self.report(sub_result["object"], None, None, [])

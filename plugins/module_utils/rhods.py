@@ -221,14 +221,17 @@ class DataScienceCluster:
             return
         version = choose_version(served, self.p["api_version"])
         api_version = "{0}/{1}".format(DSC_GROUP, version)
-        existing = self.cluster.list(self.cluster.resource(api_version, DSC_KIND))[0]
-        name = choose_name(existing, self.p["name"], self.p["existing"])
         components = component_spec(self.components_of(version), self.p["components"])
-        applier = Applier(self.cluster, self.run.check_mode,
-                          force_conflicts=self.p["force_conflicts"])
-        result = applier.apply(applier.prepare(dsc_definition(name, version, components)))
-        self.run.record([result])
-        self.run.warnings.extend(applier.warnings)
+        if self.p["apply"]:
+            existing = self.cluster.list(self.cluster.resource(api_version, DSC_KIND))[0]
+            name = choose_name(existing, self.p["name"], self.p["existing"])
+            applier = Applier(self.cluster, self.run.check_mode,
+                              force_conflicts=self.p["force_conflicts"])
+            result = applier.apply(applier.prepare(dsc_definition(name, version, components)))
+            self.run.record([result])
+            self.run.warnings.extend(applier.warnings)
+        else:  # another writer (Argo CD) delivers it: observe only
+            name = self.p["name"]
         self.run.result.update(name=name, api_version=api_version,
                                components=component_states(None, components))
         if self.run.check_mode or not self.p["wait"]:

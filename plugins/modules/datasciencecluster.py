@@ -61,6 +61,13 @@ options:
     description: Name of the dashboard's Route in the applications namespace.
     type: str
     default: rhods-dashboard
+  apply:
+    description:
+      - Write the DataScienceCluster.
+      - V(false) when another writer delivers it (Argo CD, with GitOps delivery); the module then
+        only waits for the DataScienceCluster O(name) and reports it, so it has one writer.
+    type: bool
+    default: true
   wait:
     description: Wait for the DSCInitialization and the DataScienceCluster to be ready.
     type: bool
@@ -162,6 +169,7 @@ def argument_spec():
         "dsci_name": {"type": "str", "default": "default-dsci"},
         "applications_namespace": {"type": "str", "default": "redhat-ods-applications"},
         "dashboard_route": {"type": "str", "default": "rhods-dashboard"},
+        "apply": {"type": "bool", "default": True},
         "wait": {"type": "bool", "default": True},
         "force_conflicts": {"type": "bool", "default": False},
     })

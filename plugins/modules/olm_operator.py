@@ -82,6 +82,14 @@ options:
     description: Create the namespace when it does not exist. An existing namespace is left as is.
     type: bool
     default: true
+  apply:
+    description:
+      - Write the namespace, the OperatorGroup and the Subscription.
+      - V(false) when another writer delivers them (Argo CD, with GitOps delivery); the module
+        then only reads the Subscription, approves the InstallPlan it references (O(approval=Manual))
+        and waits, so every object has one writer.
+    type: bool
+    default: true
   state:
     description: V(present) installs; V(absent) removes the Subscription and its CSV.
     type: str
@@ -221,6 +229,7 @@ def argument_spec():
             },
         },
         "create_namespace": {"type": "bool", "default": True},
+        "apply": {"type": "bool", "default": True},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "wait": {"type": "bool", "default": True},
         "force_conflicts": {"type": "bool", "default": False},
