@@ -7,6 +7,10 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.rhods.gitops.plugins.module_utils.client import Cluster
 from ansible_collections.rhods.gitops.plugins.module_utils.errors import GitopsError, RoundOver
+from ansible_collections.rhods.gitops.plugins.module_utils.redact import (
+    Redactor,
+    explain_unexpected,
+)
 from ansible_collections.rhods.gitops.plugins.module_utils.waiter import (
     Deadline,
     Progress,
@@ -84,8 +88,19 @@ def run_module(argument_spec, handler, **module_options):
                                      "state": over.last_state, "reason": over.reason},
                          **run.output())
     except GitopsError as exc:
-        out = run.output() if run else {}
-        out.update({k: v for k, v in exc.details.items() if v is not None})
-        out.pop("changed", None)
-        module.fail_json(msg=exc.msg, changed=run.changed if run else False, **out)
+        _fail(module, run, exc.msg, exc.details)
+    except Exception as exc:  # pylint: disable=broad-except
+        # Not ours (the HTTP stack, the client): its text may quote a credential, so it goes
+        # through the redactor like every other message, and no traceback is printed.
+        _fail(module, run, explain_unexpected(exc), {})
     module.exit_json(**run.output())
+
+
+def _fail(module, run, msg, details):
+    """fail_json with every credential in play removed from the message and the details."""
+    redactor = Redactor.for_module(module.params)
+    out = run.output() if run else {}
+    out.update({k: v for k, v in details.items() if v is not None})
+    out.pop("changed", None)
+    module.fail_json(msg=redactor.text(msg), changed=run.changed if run else False,
+                     **redactor.value(out))
