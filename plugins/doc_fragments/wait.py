@@ -36,6 +36,9 @@ options:
         description: Seconds of O(wait_timeout) spent by earlier rounds.
         type: float
         default: 0.0
+      unreachable_at:
+        description: When (UNIX time) an earlier round last found the API server unreachable.
+        type: float
 notes:
   - Every result of a waiting task includes C(elapsed) (seconds) and C(progress), the list of
     state transitions seen while waiting, each with C(elapsed), C(time) (UTC), C(object) and C(state).

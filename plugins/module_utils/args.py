@@ -22,6 +22,7 @@ WAIT_ARG_SPEC = {
         "options": {
             "seconds": {"type": "float", "required": True},
             "spent": {"type": "float", "default": 0.0},
+            "unreachable_at": {"type": "float"},
         },
     },
 }

@@ -11,6 +11,7 @@ errors turned into messages that name the request, the object and what to do.
 """
 
 import json
+import time
 
 from ansible_collections.rhods.gitops.plugins.module_utils.errors import (
     ApiError,
@@ -35,10 +36,17 @@ try:
     from kubernetes.watch.watch import iter_resp_lines
     from urllib3.exceptions import HTTPError as Urllib3Error
 except ImportError:  # reported by the module (missing_required_lib)
-    pass
+    Urllib3Error = OSError
 
 FIELD_MANAGER = "rhods.gitops"
 DRY_RUN_ALL = "All"
+# Answers worth retrying (the API server restarting, throttling, a proxy in front of it).
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+RETRY_START = 0.25
+RETRY_MAX = 4.0
+# A kube-apiserver that has just started answers 401/403 until its authenticators and RBAC
+# caches are filled; for this long after the API server was unreachable, those are retried too.
+STARTUP_GRACE = 30.0
 
 # How long a TCP connect may take, and how much longer than the watch's own
 # server-side timeout a read may block before the connection counts as dead.
@@ -46,18 +54,97 @@ CONNECT_TIMEOUT = 10
 READ_GRACE = 5
 
 
+class Outage:
+    """Retries of requests while the API server cannot answer, within a wait's deadline.
+
+    ``deadline`` and ``progress`` are the module run's (see waiter.py). A run without a
+    wait budget (``timeout`` 0) does not retry: the first error is reported as it is.
+    Once the budget is spent, the deadline says what to raise (the round is over, or the
+    wait timed out) with the last error as the reason.
+    """
+
+    def __init__(self, deadline, progress, sleep, down_at=None, clock=time.time):
+        self.deadline = deadline
+        self.progress = progress
+        self.sleep = sleep
+        self.clock = clock
+        self.delay = RETRY_START
+        # Wall-clock time the API server was last found unreachable, in this module run or in
+        # an earlier round of the same wait (handed on by the action plugin).
+        self.down_at = down_at
+
+    def starting(self):
+        """Whether the API server was unreachable a moment ago (it may still be starting)."""
+        return self.down_at is not None and self.clock() - self.down_at < STARTUP_GRACE
+
+    def pause(self, what, why):
+        """Sleep before the next attempt; raise when no attempt is left."""
+        if not self.deadline.timeout:
+            return False
+        if not why.startswith("HTTP 40"):
+            self.down_at = self.clock()
+        reason = "the API server did not answer ({0}); retrying until the deadline".format(why)
+        self.progress.record("API server", reason)
+        if self.deadline.expired():
+            raise self.deadline.over("the API server to answer " + what, "unreachable",
+                                     reason) from None
+        self.sleep(min(self.delay, self.deadline.remaining()))
+        self.delay = min(RETRY_MAX, self.delay * 2)
+        return True
+
+    def recovered(self):
+        if self.delay != RETRY_START:
+            self.progress.record("API server", "answering again")
+        self.delay = RETRY_START
+
+
+def _transient(exc, outage=None):
+    """Why ``exc`` is worth retrying, or None."""
+    status = getattr(exc, "status", None)
+    if status in RETRY_STATUSES:
+        return "HTTP {0}".format(status)
+    if status in (401, 403) and outage is not None and outage.starting():
+        return "HTTP {0} from an API server that is starting".format(status)
+    if isinstance(exc, (Urllib3Error, OSError)):
+        return type(exc).__name__
+    return None
+
+
+def retrying(outage, what, call):
+    """``call()``, again while it fails with a transient error and ``outage`` allows."""
+    while True:
+        try:
+            result = call()
+        except Exception as exc:  # pylint: disable=broad-except
+            why = _transient(exc, outage)
+            if why is None or outage is None or not outage.pause(what, why):
+                raise
+            continue
+        if outage is not None:
+            outage.recovered()
+        return result
+
+
 class Cluster:
     """A thin layer over the dynamic client; every call returns plain dicts."""
 
-    def __init__(self, dynamic_client):
+    def __init__(self, dynamic_client, outage=None):
         self.dynamic = dynamic_client
+        self.outage = outage
         self._resources = {}
 
+    def _attempts(self, what, call):
+        return retrying(self.outage, what, call)
+
     @classmethod
-    def connect(cls, module):
-        """Connect as kubernetes.core would: parameters, K8S_AUTH_* environment, kubeconfig."""
+    def connect(cls, module, outage=None):
+        """Connect as kubernetes.core would: parameters, K8S_AUTH_* environment, kubeconfig.
+
+        With ``outage``, an API server that does not answer yet is retried until its deadline.
+        """
         try:
-            return cls(get_api_client(module).client)
+            return cls(retrying(outage, "(connect)", lambda: get_api_client(module).client),
+                       outage)
         except CoreException as exc:
             raise GitopsError(
                 "Cannot connect to the cluster: {0}. Give a kubeconfig (KUBECONFIG or the "
@@ -82,7 +169,8 @@ class Cluster:
             if "/" not in api_version:
                 lookup["prefix"] = "api"
             try:
-                self._resources[key] = self.dynamic.resources.get(**lookup)
+                self._resources[key] = self._attempts(
+                    "(discovery)", lambda: self.dynamic.resources.get(**lookup))
             except (ResourceNotFoundError, ResourceNotUniqueError):
                 raise NotServed(api_version, kind) from None
         return self._resources[key]
@@ -206,9 +294,12 @@ class Cluster:
         return self._call("get", path, method, path)
 
     def _call(self, verb, ref, method, path, raw=False, **params):
+        """One request; every verb used through here is idempotent, so a transient
+        failure is retried (see ``Outage``)."""
         params = {k: v for k, v in params.items() if v is not None}
         try:
-            response = self.dynamic.request(method, path, serialize=False, **params)
+            response = self._attempts("({0} {1})".format(verb, path), lambda: self.dynamic.request(
+                method, path, serialize=False, **params))
         except DynamicApiError as exc:
             raise api_error(exc, verb, ref) from None
         if raw:

@@ -3,9 +3,11 @@
 waiter and the accumulated result; and ``run_module``, which turns the
 collection's exceptions into ``exit_json``/``fail_json``."""
 
+import time
+
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.rhods.gitops.plugins.module_utils.client import Cluster
+from ansible_collections.rhods.gitops.plugins.module_utils.client import Cluster, Outage
 from ansible_collections.rhods.gitops.plugins.module_utils.errors import GitopsError, RoundOver
 from ansible_collections.rhods.gitops.plugins.module_utils.redact import (
     Redactor,
@@ -39,12 +41,16 @@ class Run:
         self.params = module.params
         self.check_mode = module.check_mode
         self.want_diff = bool(module._diff)
-        self.cluster = cluster or Cluster.connect(module)
         wait_round = self.params.get("wait_round") or {}
         self.deadline = Deadline(self.params.get("wait_timeout") or 0,
                                  round_seconds=wait_round.get("seconds"),
                                  spent=wait_round.get("spent") or 0.0)
         self.progress = Progress(self.deadline)
+        # Every request of a waiting module outlives an API outage up to the deadline.
+        outage = Outage(self.deadline, self.progress, time.sleep,
+                        down_at=wait_round.get("unreachable_at"))
+        self.outage = outage
+        self.cluster = cluster or Cluster.connect(module, outage)
         self.waiter = Waiter(self.cluster, self.deadline, self.progress)
         self.changed = False
         self.diffs = []
@@ -84,9 +90,11 @@ def run_module(argument_spec, handler, **module_options):
         run = Run(module)
         handler(run)
     except RoundOver as over:
+        # run is None when the round ended while connecting: the API server was unreachable.
         module.exit_json(wait_round={"finished": False, "awaiting": over.awaited,
-                                     "state": over.last_state, "reason": over.reason},
-                         **run.output())
+                                     "state": over.last_state, "reason": over.reason,
+                                     "unreachable_at": run.outage.down_at if run else time.time()},
+                         **(run.output() if run else {"changed": False}))
     except GitopsError as exc:
         _fail(module, run, exc.msg, exc.details)
     except Exception as exc:  # pylint: disable=broad-except

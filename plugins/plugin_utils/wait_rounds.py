@@ -133,14 +133,19 @@ class WaitInRounds(ActionBase):
         timeout = _as_int(args.get("wait_timeout", DEFAULT_WAIT_TIMEOUT), DEFAULT_WAIT_TIMEOUT)
         start = time.monotonic()
         rounds = []
+        unreachable_at = None
         while True:
             spent = time.monotonic() - start
             if rounds and spent >= timeout:
                 return timed_out(rounds, timeout, spent)
-            round_args = dict(args, wait_round={"seconds": interval, "spent": round(spent, 3)})
+            wait_round = {"seconds": interval, "spent": round(spent, 3)}
+            if unreachable_at is not None:  # an API server that was down may still be starting
+                wait_round["unreachable_at"] = unreachable_at
+            round_args = dict(args, wait_round=wait_round)
             outcome = self._execute_module(module_args=round_args, task_vars=task_vars)
             rounds.append(outcome)
             unfinished = (outcome.get("wait_round") or {}).get("finished") is False
+            unreachable_at = (outcome.get("wait_round") or {}).get("unreachable_at")
             display.vv("wait round {0}: started at {1}s, module elapsed {2}s, {3}".format(
                 len(rounds), round_args["wait_round"]["spent"], outcome.get("elapsed"),
                 "unfinished" if unfinished else "finished"))
