@@ -11,6 +11,8 @@
   manifest (what ``rhods.gitops.prune`` keeps), nothing else.
 - ``dsp_verification_list(normalized)``: the connections as ``rhods.gitops.s3_check``
   takes them; ``dsp_uses_minio(projects)``: whether any connection is of type minio.
+- ``dashboard_username(name)``: a user name escaped as the dashboard writes it into
+  ``opendatahub.io/user`` (``kube:admin`` -> ``kube-3aadmin``).
 
 Each ``*_problems`` filter returns a list of messages that name the field and
 say what to do; an empty list means the input is fine.
@@ -43,4 +45,5 @@ class FilterModule:
             "k8s_identities": dsp.identities,
             "dsp_verification_list": dsp.verification_list,
             "dsp_uses_minio": dsp.uses_minio,
+            "dashboard_username": naming.dashboard_username,
         }

@@ -10,6 +10,7 @@ in ``tests/unit/test_naming.py`` pin the rules.
 
 import hashlib
 import re
+from urllib.parse import quote
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_LABEL_MAX = 63
@@ -132,3 +133,23 @@ def subject_slug(name, limit=40):
 def rolebinding_name(role, subject_kind, subject_name):
     """The RoleBinding that grants ``role`` to one user or group in a project."""
     return "rhods-gitops-{0}-{1}-{2}".format(role, subject_kind.lower(), subject_slug(subject_name))
+
+
+# The dashboard's own escaping of a user name (its usernameTranslate): the name
+# URI-encoded as a browser's encodeURIComponent does, then the characters that
+# encoding leaves alone escaped too ('~' as %7f, as the dashboard does), every
+# '%' turned into '-', and the result in lower case.
+_DASHBOARD_USERNAME_ESCAPES = {"!": "%21", "'": "%27", "(": "%28", ")": "%29", "*": "%2a",
+                               "-": "%2d", ".": "%2e", "_": "%5f", "~": "%7f"}
+
+
+def dashboard_username(name):
+    """The user name as the dashboard writes it into ``opendatahub.io/user``.
+
+    ``alice`` stays ``alice``; ``kube:admin`` becomes ``kube-3aadmin`` and
+    ``alice.smith`` ``alice-2esmith``, so the value is always a valid label value
+    when the name starts and ends with a letter or digit.
+    """
+    encoded = quote(str(name), safe="-_.!~*'()")
+    encoded = "".join(_DASHBOARD_USERNAME_ESCAPES.get(char, char) for char in encoded)
+    return encoded.replace("%", "-").lower()
