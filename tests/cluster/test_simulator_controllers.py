@@ -24,6 +24,7 @@ if HERE not in sys.path:
 
 from simulator import core  # noqa: E402  pylint: disable=wrong-import-position
 from simulator.controllers import openshift  # noqa: E402  pylint: disable=wrong-import-position
+from lc import crds as lc_crds  # noqa: E402  pylint: disable=wrong-import-position
 
 OLM = "operators.coreos.com/v1alpha1"
 OLM_V1 = "operators.coreos.com/v1"
@@ -33,7 +34,6 @@ IMAGE = "image.openshift.io/v1"
 ROUTE = "route.openshift.io/v1"
 PROJECT = "project.openshift.io/v1"
 DOMAIN = core.DEFAULTS["routes"]["domain"]
-RHODS_CRDS = os.path.join(HERE, "crds", "operators", "rhods-operator")
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -81,18 +81,19 @@ def namespace(kube):
     kube.delete("v1", "namespaces", name)
 
 
-def _apply_crd_file(kube, path, keep):
-    """Apply the CRDs of ``path`` that are absent; remember them in ``keep``."""
-    with open(path, encoding="utf-8") as handle:
-        for crd in yaml.safe_load_all(handle):
-            if not crd:
-                continue
-            name = crd["metadata"]["name"]
-            if kube.get(CRD_API, "customresourcedefinitions", name) is None:
-                kube.apply(CRD_API, "customresourcedefinitions", crd)
-                keep.append(name)
-            wait_for("CRD %s Established" % name, lambda n=name: core.is_established(
-                kube.get(CRD_API, "customresourcedefinitions", n) or {}))
+def _apply_crd_files(kube, paths, keep):
+    """Apply the CRDs of ``paths`` that are absent; remember them in ``keep``."""
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            for crd in yaml.safe_load_all(handle):
+                if not crd:
+                    continue
+                name = crd["metadata"]["name"]
+                if kube.get(CRD_API, "customresourcedefinitions", name) is None:
+                    kube.apply(CRD_API, "customresourcedefinitions", crd)
+                    keep.append(name)
+                wait_for("CRD %s Established" % name, lambda n=name: core.is_established(
+                    kube.get(CRD_API, "customresourcedefinitions", n) or {}))
 
 
 def _served(kube, group, plural, version):
@@ -628,10 +629,7 @@ def rhods_crds(kube):
     dsc_crd = kube.get(CRD_API, "customresourcedefinitions",
                        "datascienceclusters.datasciencecluster.opendatahub.io")
     if dsc_crd is None:
-        for kind in ("datasciencecluster", "dscinitialization"):
-            _apply_crd_file(kube, os.path.join(RHODS_CRDS, "versions", "%s-v1.yaml" % kind),
-                            installed)
-        _apply_crd_file(kube, os.path.join(RHODS_CRDS, "opendatahub.io.yaml"), installed)
+        _apply_crd_files(kube, lc_crds.operator_crds("rhods-operator", ["v1"]), installed)
     versions = {}
     for crd in ("datascienceclusters.datasciencecluster.opendatahub.io",
                 "dscinitializations.dscinitialization.opendatahub.io"):
@@ -778,7 +776,7 @@ def test_second_dsc_gets_error(kube, dsc_slot, simulator):
 @pytest.fixture(scope="module")
 def notebook_crd(kube):
     installed = []
-    _apply_crd_file(kube, os.path.join(RHODS_CRDS, "kubeflow.org.yaml"), installed)
+    _apply_crd_files(kube, lc_crds.operator_crds("rhods-operator", ["v1"]), installed)
     crd = kube.get(CRD_API, "customresourcedefinitions", "notebooks.kubeflow.org")
     version = next(v["name"] for v in crd["spec"]["versions"] if v.get("storage"))
     _served(kube, "kubeflow.org", "notebooks", version)
@@ -850,8 +848,7 @@ def test_notebook_gets_statefulset_services_route_and_readiness(kube, namespace,
 @pytest.fixture(scope="module")
 def argocd_crd(kube):
     installed = []
-    _apply_crd_file(kube, os.path.join(HERE, "crds", "operators", "openshift-gitops-operator",
-                                       "argoproj.io.yaml"), installed)
+    _apply_crd_files(kube, lc_crds.operator_crds("openshift-gitops-operator"), installed)
     crd = kube.get(CRD_API, "customresourcedefinitions", "argocds.argoproj.io")
     version = next(v["name"] for v in crd["spec"]["versions"] if v.get("storage"))
     _served(kube, "argoproj.io", "argocds", version)

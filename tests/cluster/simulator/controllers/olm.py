@@ -19,15 +19,15 @@ Everything is derived from the objects, so a restarted simulator continues
 where the previous one stopped.
 """
 
-import glob
 import importlib
 import logging
-import os
 import threading
 import time
 
 import yaml
 from kubernetes.client.rest import ApiException
+
+from lc import crds as lc_crds
 
 from .. import core
 
@@ -38,11 +38,9 @@ OLM_V1 = "operators.coreos.com/v1"
 CRD_API = "apiextensions.k8s.io/v1"
 CATALOG_NAME = "redhat-operators"
 CATALOG_NAMESPACE = "openshift-marketplace"
-CLUSTER_SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CRD_ROOT = os.path.join(CLUSTER_SRC, "crds", "operators")
 
-# package -> channels (oldest ... head) and CSVs.  "crds" names a folder of
-# tests/cluster/crds/operators/; "operand" a module of this package with
+# package -> channels (oldest ... head) and CSVs.  "crds" names the package whose
+# CRDs lc.crds.operator_crds() gives, or lists CRD documents; "operand" a module of this package with
 # on_installed(ctx, namespace).
 CATALOG = {
     "openshift-gitops-operator": {
@@ -147,18 +145,9 @@ def operator_crds(ctx, package):
         return []
     if isinstance(folder, list):
         return [dict(crd) for crd in folder]
-    paths = sorted(glob.glob(os.path.join(CRD_ROOT, folder, "*.yaml")))
-    if package == "rhods-operator":
-        versions = ctx.config()["rhods"].get("dscVersions") or ["v1"]
-        variant = "".join(sorted(versions))
-        for kind in ("datasciencecluster", "dscinitialization"):
-            path = os.path.join(CRD_ROOT, folder, "versions", "%s-%s.yaml" % (kind, variant))
-            if os.path.exists(path):
-                paths.append(path)
-            else:
-                log.error("no CRD variant %s (rhods.dscVersions=%s)", path, versions)
+    versions = ctx.config()["rhods"].get("dscVersions") or ["v1"]
     docs = []
-    for path in paths:
+    for path in lc_crds.operator_crds(package, versions):
         with open(path, encoding="utf-8") as handle:
             docs.extend(d for d in yaml.safe_load_all(handle)
                         if d and d.get("kind") == "CustomResourceDefinition")
