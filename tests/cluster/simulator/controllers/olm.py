@@ -525,33 +525,36 @@ class OLMController:
         phase = status.get("phase") or ""
         if phase in ("Complete", "Failed"):
             return
+        # status.catalogSources is required by the schema: a first status patch carries it.
+        sources = {"catalogSources": status.get("catalogSources") or [CATALOG_NAME]}
         if not spec.get("approved"):
             if phase != "RequiresApproval":
-                self.kube.patch_status(OLM, "installplans", name, {"phase": "RequiresApproval"},
-                                       ns)
+                self.kube.patch_status(OLM, "installplans", name,
+                                       dict(sources, phase="RequiresApproval"), ns)
             return
         csvs = spec.get("clusterServiceVersionNames") or []
         package = next((p for p in map(package_of_csv, csvs) if p), None)
         if phase != "Installing":
             self.kube.patch_status(OLM, "installplans", name,
-                                   {"phase": "Installing", "startTime": core.now_iso()}, ns)
+                                   dict(sources, phase="Installing",
+                                        startTime=core.now_iso()), ns)
         injected = self.ctx.failure("installPlan", package) if package else None
         if injected:
             log.info("%s/%s: InstallPlan Failed (injected)", ns, name)
-            self.kube.patch_status(OLM, "installplans", name, {
+            self.kube.patch_status(OLM, "installplans", name, dict(sources, **{
                 "phase": "Failed", "message": injected,
                 "conditions": [core.condition("Installed", "False", "InstallComponentFailed",
-                                              injected)]}, ns)
+                                              injected)]}), ns)
             return
         steps = []
         for csv_name in csvs:
             steps.append(self.create_csv(ns, csv_name, plan))
-        self.kube.patch_status(OLM, "installplans", name, {
+        self.kube.patch_status(OLM, "installplans", name, dict(sources, **{
             "phase": "Complete",
             "conditions": [dict(core.condition("Installed", "True"),
                                 lastUpdateTime=core.now_iso())],
             "plan": steps,
-        }, ns)
+        }), ns)
         log.info("%s/%s: InstallPlan Complete (%s)", ns, name, ", ".join(csvs))
 
     def create_csv(self, ns, csv_name, plan):
