@@ -92,14 +92,17 @@ def _apply_crd_files(kube, paths, keep):
                 if kube.get(CRD_API, "customresourcedefinitions", name) is None:
                     kube.apply(CRD_API, "customresourcedefinitions", crd)
                     keep.append(name)
+                # The upstream CRDs are large (ArgoCD: 2 MB): on a loaded machine
+                # establishing one takes longer than a simulator reaction.
                 wait_for("CRD %s Established" % name, lambda n=name: core.is_established(
-                    kube.get(CRD_API, "customresourcedefinitions", n) or {}))
+                    kube.get(CRD_API, "customresourcedefinitions", n) or {}), timeout=60)
 
 
 def _served(kube, group, plural, version):
     """Wait until the new type answers (a fresh CRD can take a moment)."""
     wait_for("%s.%s/%s served" % (plural, group, version),
-             lambda: kube.request("GET", core.api_path(group + "/" + version, plural)) is not None)
+             lambda: kube.request("GET", core.api_path(group + "/" + version, plural)) is not None,
+             timeout=60)
 
 
 # ---------------------------------------------------------------------------
