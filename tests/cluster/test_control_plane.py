@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import sys
 import time
 import uuid
 
@@ -11,6 +12,10 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOCALCLUSTER = os.path.join(HERE, "localcluster")
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+from lc import crds as lc_crds  # noqa: E402  pylint: disable=wrong-import-position
 
 # Every kind the issue names, as `kubectl api-resources` prints them (NAME, APIVERSION).
 PLATFORM_KINDS = {
@@ -51,13 +56,66 @@ def test_platform_kinds_are_served(cluster):
     assert not missing, "not served: %s" % sorted(missing)
 
 
-def test_crds_established_and_labelled(cluster):
-    crds = json.loads(cluster.kubectl(
-        "get", "crd", "-l", "localcluster.rhods.gitops/crd=true", "-o", "json").stdout)["items"]
-    assert len(crds) >= len(PLATFORM_KINDS)
-    for crd in crds:
-        conds = {c["type"]: c["status"] for c in crd["status"]["conditions"]}
-        assert conds.get("Established") == "True", crd["metadata"]["name"]
+def _crd_documents(paths):
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            for doc in yaml.safe_load_all(handle):
+                if doc and doc.get("kind") == "CustomResourceDefinition":
+                    yield path, doc
+
+
+def test_platform_crds_installed_as_published(cluster):
+    """Every platform CRD file is installed unchanged: Established, same versions, same marks."""
+    docs = list(_crd_documents(lc_crds.platform_crds()))
+    assert {d["spec"]["names"]["plural"] for _, d in docs} >= {p for p, _ in PLATFORM_KINDS}
+    for path, doc in docs:
+        live = json.loads(cluster.kubectl("get", "crd", doc["metadata"]["name"],
+                                          "-o", "json").stdout)
+        conds = {c["type"]: c["status"] for c in live["status"]["conditions"]}
+        assert conds.get("Established") == "True", path
+        assert [v["name"] for v in live["spec"]["versions"]] == [
+            v["name"] for v in doc["spec"]["versions"]], path
+        for field in ("annotations", "labels"):
+            wanted = doc["metadata"].get(field) or {}
+            assert wanted.items() <= (live["metadata"].get(field) or {}).items(), (path, field)
+
+
+# How each publisher marks the CRDs it generates: controller-gen's version annotation, except
+# openshift/api (its own generator, API review annotation) and argo-cd (it strips the
+# annotation from its manifests; the part-of label stays).
+UPSTREAM_MARK = {
+    "openshift-api": ("annotations", "api-approved.openshift.io"),
+    "argo-cd": ("labels", "app.kubernetes.io/part-of"),
+}
+
+
+@pytest.mark.parametrize("source", sorted(lc_crds.SOURCES))
+def test_upstream_crds_carry_their_generator_marks(source):
+    field, key = UPSTREAM_MARK.get(source, ("annotations", "controller-gen.kubebuilder.io/version"))
+    docs = list(_crd_documents(lc_crds.upstream(source)))
+    assert len(docs) == len(lc_crds.SOURCES[source].files)
+    for path, doc in docs:
+        assert (doc["metadata"].get(field) or {}).get(key), (path, field, key)
+        assert "localcluster" not in json.dumps(doc), path  # not one of ours
+
+
+def test_operator_crds_interface():
+    """Upstream where a module publishes the kind, compact only where none does."""
+    def kinds(paths):
+        return {d["spec"]["names"]["kind"]: p for p, d in _crd_documents(paths)}
+    gitops = kinds(lc_crds.operator_crds("openshift-gitops-operator"))
+    assert set(gitops) >= {"ArgoCD", "Application", "AppProject"}
+    assert all(not p.startswith(lc_crds.COMPACT_DIR) for p in gitops.values())
+    rhods = kinds(lc_crds.operator_crds("rhods-operator", ["v1"]))
+    assert set(rhods) == {"DataScienceCluster", "DSCInitialization", "OdhDashboardConfig",
+                          "Notebook"}
+    assert [k for k, p in rhods.items() if p.startswith(lc_crds.COMPACT_DIR)] == [
+        "OdhDashboardConfig"]
+    for variant in (["v2"], ["v1", "v2"]):
+        both = kinds(lc_crds.operator_crds("rhods-operator", variant))
+        assert both["DataScienceCluster"].startswith(lc_crds.COMPACT_DIR), variant
+        assert both["Notebook"] == rhods["Notebook"]
+    assert lc_crds.operator_crds("example-operator") == []
 
 
 def test_openshift_baseline_objects(cluster):

@@ -100,7 +100,7 @@ def get_json(cluster, *args):
 def crd_established(cluster, name):
     crd = get_json(cluster, "crd", name)
     return bool(crd) and any(c["type"] == "Established" and c["status"] == "True"
-                             for c in crd.get("status", {}).get("conditions", []))
+                             for c in (crd.get("status") or {}).get("conditions") or [])
 
 
 OPERATOR_GROUPS = {"redhat-ods-operator": "rhods"}

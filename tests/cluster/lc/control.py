@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.request
 
-from . import config, pki
+from . import config, crds, pki
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "proxy", "simulator")
 CONTROLLERS = ",".join([
@@ -253,15 +253,18 @@ def _write_kubeconfigs(ports, pkidir, tokens, via_proxy):
                              pki.IDENTITIES[name][0])
 
 
+def _install_crds(paths):
+    """Server-side apply (the upstream ArgoCD and CSV CRDs are too big for client-side)."""
+    args = ["apply", "--server-side", "--field-manager=localcluster", "--force-conflicts",
+            "-o", "name"]
+    for path in paths:
+        args += ["-f", path]
+    names = _kubectl_run(*args).stdout.split()
+    _kubectl_run("wait", "--for=condition=Established", "--timeout=60s", *names)
+
+
 def _install_platform():
-    crds = sorted(glob.glob(os.path.join(config.CLUSTER_SRC, "crds", "platform", "*.yaml")))
-    if crds:
-        args = ["apply", "--server-side", "--field-manager=localcluster", "--force-conflicts"]
-        for path in crds:
-            args += ["-f", path]
-        _kubectl_run(*args)
-        _kubectl_run("wait", "--for=condition=Established", "--timeout=60s", "crd",
-                     "-l", "localcluster.rhods.gitops/crd=true")
+    _install_crds(crds.platform_crds())
     manifests = os.path.join(config.CLUSTER_SRC, "manifests")
     role = os.path.join(config.REPO_ROOT, "docs", "rbac", "automation-clusterrole.yml")
     _kubectl_run("apply", "--server-side", "--field-manager=localcluster", "--force-conflicts",
@@ -351,6 +354,7 @@ def binaries_missing():
     for name in ("kube-apiserver", "kube-controller-manager", "kubectl"):
         if not os.path.exists(os.path.join(config.kube_bin_dir(), name)):
             missing.append(name + " " + config.KUBE_VERSION)
+    missing += ["upstream CRDs " + name for name in crds.missing()]
     return missing
 
 

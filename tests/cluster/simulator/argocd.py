@@ -1369,7 +1369,8 @@ class Controller:
         return None
 
     def apply(self, app, state, target, options, crd_kinds):
-        result = target.entry()
+        # A sync result names the namespace always ("" when cluster-scoped): required upstream.
+        result = dict(target.entry(), namespace=target.namespace)
         result.update({"syncPhase": target.hook_phase or "Sync"})
         info = self._resolve_kind(target, crd_kinds)
         if info is None:
@@ -1385,7 +1386,7 @@ class Controller:
             return result
         if target.info != info:
             target.place(info)
-            result = target.entry()
+            result = dict(target.entry(), namespace=target.namespace)
             result.update({"syncPhase": target.hook_phase or "Sync"})
         opts = dict(options)
         opts.update(target.options)
@@ -1515,9 +1516,7 @@ class Controller:
         group, kind, namespace, name = key
         version = split_api_version(live.get("apiVersion", "v1"))[1]
         result = {"group": group, "version": version, "kind": kind, "name": name,
-                  "syncPhase": "Sync"}
-        if namespace:
-            result["namespace"] = namespace
+                  "namespace": namespace or "", "syncPhase": "Sync"}
         annotations = (live.get("metadata") or {}).get("annotations") or {}
         res_opts = sync_options(annotations.get(A_SYNC_OPTIONS))
         if not prune:

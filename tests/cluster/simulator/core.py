@@ -292,6 +292,11 @@ class Kube:
 
     def request(self, method, path, body=None, query=None, content_type="application/json",
                 timeout=30):
+        if method in ("POST", "PUT", "PATCH"):
+            # A field the schema does not know is an error, not silently pruned: the
+            # simulator must write what the real controllers write (upstream CRDs).
+            query = dict(query or {})
+            query.setdefault("fieldValidation", "Strict")
         resp = self.api_client.call_api(
             path, method, query_params=list((query or {}).items()),
             header_params={"Accept": "application/json", "Content-Type": content_type},

@@ -13,8 +13,11 @@ For each Notebook it keeps, owned by the Notebook:
 
 Readiness: once the StatefulSet reports ready replicas (the workloads
 controller does that), after delay ``notebook`` the Notebook's status gets
-``readyReplicas``, conditions Ready/ContainersReady True and
-``containerState.running``.  A stopped Notebook reports 0 ready replicas.
+``readyReplicas``, ``containerState.running`` and, as kubeflow's controller
+does, a condition named after the container state (``Running``, ``Waiting``;
+type, lastProbeTime, reason, message: the upstream NotebookCondition has no
+``status``) prepended when the state changes.  A stopped Notebook reports 0
+ready replicas.
 """
 
 import base64
@@ -160,9 +163,10 @@ class Notebooks:
         status = notebook.get("status") or {}
         if stopped or ready < 1:
             self._ready_since.pop(uid, None)
-            wanted = {"readyReplicas": 0 if stopped else ready, "conditions": [],
-                      "containerState": {} if stopped else
-                      {"waiting": {"reason": "ContainerCreating"}}}
+            state = {} if stopped else {"waiting": {"reason": "ContainerCreating"}}
+            wanted = {"readyReplicas": 0 if stopped else ready,
+                      "conditions": _next_conditions(status, state),
+                      "containerState": state}
             if core.differs(status, wanted):
                 self.kube.patch_status(api, "notebooks", name, _replace_state(status, wanted),
                                        namespace)
@@ -175,15 +179,27 @@ class Notebooks:
             return
         started = (((status.get("containerState") or {}).get("running") or {})
                    .get("startedAt")) or core.now_iso()
-        conditions = core.merge_conditions(status.get("conditions"), [
-            core.condition(ctype, "True")
-            for ctype in ("Initialized", "Ready", "ContainersReady", "PodScheduled")])
-        wanted = {"readyReplicas": ready, "conditions": conditions,
-                  "containerState": {"running": {"startedAt": started}}}
+        state = {"running": {"startedAt": started}}
+        wanted = {"readyReplicas": ready, "conditions": _next_conditions(status, state),
+                  "containerState": state}
         if core.differs(status, wanted):
             self.kube.patch_status(api, "notebooks", name, _replace_state(status, wanted),
                                    namespace)
             log.info("Notebook %s/%s ready", namespace, name)
+
+
+def _next_conditions(status, state):
+    """kubeflow's getNextCondition: the newest first, one per change of container state."""
+    old = list(status.get("conditions") or [])
+    if not state:
+        return old
+    kind = next(iter(state))
+    detail = state[kind] or {}
+    new = {"type": kind.capitalize(), "lastProbeTime": core.now_iso()}
+    new.update({k: detail[k] for k in ("reason", "message") if detail.get(k)})
+    if old and all(old[0].get(k) == new.get(k) for k in ("type", "reason", "message")):
+        return old
+    return [new] + old
 
 
 def _replace_state(status, wanted):

@@ -19,15 +19,15 @@ Everything is derived from the objects, so a restarted simulator continues
 where the previous one stopped.
 """
 
-import glob
 import importlib
 import logging
-import os
 import threading
 import time
 
 import yaml
 from kubernetes.client.rest import ApiException
+
+from lc import crds as lc_crds
 
 from .. import core
 
@@ -38,11 +38,9 @@ OLM_V1 = "operators.coreos.com/v1"
 CRD_API = "apiextensions.k8s.io/v1"
 CATALOG_NAME = "redhat-operators"
 CATALOG_NAMESPACE = "openshift-marketplace"
-CLUSTER_SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CRD_ROOT = os.path.join(CLUSTER_SRC, "crds", "operators")
 
-# package -> channels (oldest ... head) and CSVs.  "crds" names a folder of
-# tests/cluster/crds/operators/; "operand" a module of this package with
+# package -> channels (oldest ... head) and CSVs.  "crds" names the package whose
+# CRDs lc.crds.operator_crds() gives, or lists CRD documents; "operand" a module of this package with
 # on_installed(ctx, namespace).
 CATALOG = {
     "openshift-gitops-operator": {
@@ -147,18 +145,9 @@ def operator_crds(ctx, package):
         return []
     if isinstance(folder, list):
         return [dict(crd) for crd in folder]
-    paths = sorted(glob.glob(os.path.join(CRD_ROOT, folder, "*.yaml")))
-    if package == "rhods-operator":
-        versions = ctx.config()["rhods"].get("dscVersions") or ["v1"]
-        variant = "".join(sorted(versions))
-        for kind in ("datasciencecluster", "dscinitialization"):
-            path = os.path.join(CRD_ROOT, folder, "versions", "%s-%s.yaml" % (kind, variant))
-            if os.path.exists(path):
-                paths.append(path)
-            else:
-                log.error("no CRD variant %s (rhods.dscVersions=%s)", path, versions)
+    versions = ctx.config()["rhods"].get("dscVersions") or ["v1"]
     docs = []
-    for path in paths:
+    for path in lc_crds.operator_crds(package, versions):
         with open(path, encoding="utf-8") as handle:
             docs.extend(d for d in yaml.safe_load_all(handle)
                         if d and d.get("kind") == "CustomResourceDefinition")
@@ -536,33 +525,36 @@ class OLMController:
         phase = status.get("phase") or ""
         if phase in ("Complete", "Failed"):
             return
+        # status.catalogSources is required by the schema: a first status patch carries it.
+        sources = {"catalogSources": status.get("catalogSources") or [CATALOG_NAME]}
         if not spec.get("approved"):
             if phase != "RequiresApproval":
-                self.kube.patch_status(OLM, "installplans", name, {"phase": "RequiresApproval"},
-                                       ns)
+                self.kube.patch_status(OLM, "installplans", name,
+                                       dict(sources, phase="RequiresApproval"), ns)
             return
         csvs = spec.get("clusterServiceVersionNames") or []
         package = next((p for p in map(package_of_csv, csvs) if p), None)
         if phase != "Installing":
             self.kube.patch_status(OLM, "installplans", name,
-                                   {"phase": "Installing", "startTime": core.now_iso()}, ns)
+                                   dict(sources, phase="Installing",
+                                        startTime=core.now_iso()), ns)
         injected = self.ctx.failure("installPlan", package) if package else None
         if injected:
             log.info("%s/%s: InstallPlan Failed (injected)", ns, name)
-            self.kube.patch_status(OLM, "installplans", name, {
+            self.kube.patch_status(OLM, "installplans", name, dict(sources, **{
                 "phase": "Failed", "message": injected,
                 "conditions": [core.condition("Installed", "False", "InstallComponentFailed",
-                                              injected)]}, ns)
+                                              injected)]}), ns)
             return
         steps = []
         for csv_name in csvs:
             steps.append(self.create_csv(ns, csv_name, plan))
-        self.kube.patch_status(OLM, "installplans", name, {
+        self.kube.patch_status(OLM, "installplans", name, dict(sources, **{
             "phase": "Complete",
             "conditions": [dict(core.condition("Installed", "True"),
                                 lastUpdateTime=core.now_iso())],
             "plan": steps,
-        }, ns)
+        }), ns)
         log.info("%s/%s: InstallPlan Complete (%s)", ns, name, ", ".join(csvs))
 
     def create_csv(self, ns, csv_name, plan):
