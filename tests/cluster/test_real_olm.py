@@ -180,8 +180,9 @@ def test_the_installplan_creates_the_crds_then_the_csv(kube, namespace, widget_c
     status = sub["status"]
     assert status["installedCSV"] == status["currentCSV"] == csv_name
     # The plan may still say Installing when the CSV has succeeded (OLM re-checks it later).
-    plan = wait_for("InstallPlan Complete", lambda: (lambda p: p if phase(p) == "Complete" else None)(
-        kube.get(OLM, "installplans", status["installPlanRef"]["name"], namespace)))
+    plan = wait_for("InstallPlan Complete", lambda: (
+        lambda p: p if phase(p) == "Complete" else None)(
+            kube.get(OLM, "installplans", status["installPlanRef"]["name"], namespace)))
     assert plan["metadata"]["name"].startswith("install-")
     assert any(o["uid"] == sub["metadata"]["uid"] for o in plan["metadata"]["ownerReferences"])
     assert plan["spec"]["clusterServiceVersionNames"] == [csv_name]

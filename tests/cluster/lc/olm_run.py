@@ -18,6 +18,9 @@ import json
 import os
 import socket
 
+# This module is lc/control.py's own start/stop hook for OLM: it uses control's helpers.
+# pylint: disable=protected-access
+
 from . import catalog, config, olm, pki
 
 COMPONENTS = ("opm", "olm", "catalog-operator")
@@ -48,8 +51,8 @@ def _port(state):
     with open(path, encoding="utf-8") as handle:
         ports = json.load(handle)
     control = _control()
-    if not ports.get("opm") or not control._port_free(ports["opm"]):  # pylint: disable=protected-access
-        ports["opm"] = control._free_port()  # pylint: disable=protected-access
+    if not ports.get("opm") or not control._port_free(ports["opm"]):
+        ports["opm"] = control._free_port()
         with open(path, "w", encoding="utf-8") as handle:
             json.dump(ports, handle)
     return ports["opm"]
@@ -77,11 +80,11 @@ def _start_opm(state):
     # opm builds its serving cache in a temporary directory: keep it in the state.
     tmp = os.path.join(state, "tmp")
     os.makedirs(tmp, exist_ok=True)
-    proc = control._start("opm", [  # pylint: disable=protected-access
+    proc = control._start("opm", [
         os.path.join(olm.opm_bin_dir(), "opm"), "serve", directory, "-p", str(port),
         "--pprof-addr=", "--termination-log", os.path.join(state, "logs", "opm-termination.log"),
     ], env=dict(os.environ, TMPDIR=tmp))
-    control._wait("opm", lambda: _grpc_listening(port), 60, proc)  # pylint: disable=protected-access
+    control._wait("opm", lambda: _grpc_listening(port), 60, proc)
     return port
 
 
@@ -99,10 +102,10 @@ def _catalog_sources(port):
 
 def _apply(docs):
     control = _control()
-    path = control._path("olm-objects.json")  # pylint: disable=protected-access
+    path = control._path("olm-objects.json")
     with open(path, "w", encoding="utf-8") as handle:
         json.dump({"apiVersion": "v1", "kind": "List", "items": docs}, handle)
-    control._kubectl_run("apply", "--server-side", "--field-manager=localcluster",  # pylint: disable=protected-access
+    control._kubectl_run("apply", "--server-side", "--field-manager=localcluster",
                          "--force-conflicts", "-f", path)
 
 
@@ -111,13 +114,13 @@ def _start_operators(state, kubeconfig):
     pkidir = os.path.join(state, "pki")
     env = dict(os.environ, KUBECONFIG=kubeconfig)
     bindir = olm.olm_bin_dir()
-    procs = [("olm", control._start("olm", [  # pylint: disable=protected-access
+    procs = [("olm", control._start("olm", [
         os.path.join(bindir, "olm"), "--namespace", NAMESPACE,
         "--writeStatusName=", "--writePackageServerStatusName=",
         "--tls-cert", os.path.join(pkidir, "serving.crt"),
         "--tls-key", os.path.join(pkidir, "serving.key"),
     ], env=env))]
-    procs.append(("catalog-operator", control._start("catalog-operator", [  # pylint: disable=protected-access
+    procs.append(("catalog-operator", control._start("catalog-operator", [
         os.path.join(bindir, "catalog"), "--kubeconfig", kubeconfig,
         "--namespace", CATALOG_NAMESPACE, "--writeStatusName=",
         "--install-plan-retry-timeout", INSTALL_PLAN_RETRY_TIMEOUT,
@@ -134,7 +137,7 @@ def start(ports):
     _apply(_catalog_sources(port))
     kubeconfig = _kubeconfig(state, ports)
     for name, proc in _start_operators(state, kubeconfig):
-        control._wait(name, lambda p=proc: _alive_for(p, 1.0), 10, proc)  # pylint: disable=protected-access
+        control._wait(name, lambda p=proc: _alive_for(p, 1.0), 10, proc)
 
 
 def _alive_for(proc, seconds):
