@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -257,7 +258,10 @@ def test_lifecycle_of_a_second_cluster(tmp_path):
     assert res.returncode == 0, res.stderr
     try:
         assert "already running" in run("up").stdout
-        assert run("status").returncode == 0
+        status = run("status")
+        assert status.returncode == 0, status.stdout
+        for name in ("opm", "olm", "catalog-operator"):  # the real OLM runs in every cluster
+            assert re.search(r"^%s\s+healthy$" % name, status.stdout, re.M), status.stdout
         out = run("env").stdout
         for key in ("KUBECONFIG", "LOCALCLUSTER_KUBECONFIG_AUTOMATION",
                     "LOCALCLUSTER_KUBECONFIG_SCIENTIST", "LOCALCLUSTER_KUBECONFIG_OUTSIDER",

@@ -12,7 +12,7 @@ These test the test infrastructure itself against the real kube-apiserver:
   wave order, status, self-heal, prune, a broken manifest, failure injection.
 
 The Notebook and Application CRDs exist only once their operators are installed
-through the simulated OLM, so the fixtures below subscribe to them (once per
+through OLM (real, from the test catalog), so the fixtures below subscribe to them (once per
 session; they are left installed, as on a real cluster).
 """
 
@@ -107,7 +107,7 @@ OPERATOR_GROUPS = {"redhat-ods-operator": "rhods"}
 
 
 def ensure_operator(cluster, package, namespace, channel, crd, timeout=90):
-    """Install ``package`` through the simulated OLM (once) and wait for ``crd``."""
+    """Install ``package`` through OLM (once) and wait for ``crd``."""
     if crd_established(cluster, crd):
         return
     if namespace != "openshift-operators":

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from . import config, crds
+from . import config, crds, olm
 
 
 def _go_env():
@@ -128,3 +128,4 @@ def build_all():
     build_etcd(config.ETCD_VERSION)
     build_kube(config.KUBE_VERSION)
     crds.build()
+    olm.build_all()

@@ -18,9 +18,10 @@ import sys
 import time
 import urllib.request
 
-from . import config, crds, pki
+from . import config, crds, olm_run, pki
 
-COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "proxy", "simulator")
+COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", *olm_run.COMPONENTS, "proxy",
+              "simulator")
 CONTROLLERS = ",".join([
     "namespace-controller", "garbage-collector-controller", "serviceaccount-controller",
     "serviceaccount-token-controller", "root-ca-certificate-publisher-controller",
@@ -332,6 +333,7 @@ def up():
     _install_platform()
     if _has_proxy():
         _start_proxy(ports, pkidir, tokens)
+    olm_run.start(ports)
     if _has_simulator():
         _start_simulator(ports)
     print("localcluster: up in %.1fs (%s)" % (time.monotonic() - started, _state()))
@@ -339,7 +341,7 @@ def up():
 
 
 def _expected_components():
-    comps = ["etcd", "kube-apiserver", "kube-controller-manager"]
+    comps = ["etcd", "kube-apiserver", "kube-controller-manager", *olm_run.COMPONENTS]
     if _has_proxy():
         comps.append("proxy")
     if _has_simulator():
@@ -355,7 +357,7 @@ def binaries_missing():
         if not os.path.exists(os.path.join(config.kube_bin_dir(), name)):
             missing.append(name + " " + config.KUBE_VERSION)
     missing += ["upstream CRDs " + name for name in crds.missing()]
-    return missing
+    return missing + olm_run.binaries_missing()
 
 
 # ---------------------------------------------------------------- down / status / env
@@ -399,6 +401,8 @@ def status_dict():
             alive = _probe(lambda: _http_ok("http://127.0.0.1:%d/health" % ports["etcd"]))
         elif alive and name == "simulator":
             alive = _probe(lambda: _webhook_ok(ports))
+        elif alive and name in olm_run.COMPONENTS:
+            alive = olm_run.healthy(name, ports)
         elif alive and name in ("kube-apiserver", "proxy"):
             port = ports["apiserver" if name == "kube-apiserver" else "proxy"]
             alive = _probe(lambda: _https_ok("https://127.0.0.1:%d/readyz" % port,

@@ -198,5 +198,4 @@ def operator_crds(package, dsc_versions=("v1",)):
                     raise CrdError("no CRD variant %s-%s (rhods.dscVersions=%s)"
                                    % (kind, variant, list(dsc_versions)))
                 paths += found
-        paths += compact("operators", package, "*.yaml")
-    return paths
+    return paths + compact("operators", package, "*.yaml")

@@ -10,6 +10,8 @@ IDENTITIES = {
     "automation": ("rhods-gitops-automation", ["rhods-gitops:automation"]),
     "scientist": ("data-scientist", ["data-scientists"]),
     "outsider": ("outsider", []),
+    # OLM (lc/olm_run.py); cluster-admin like its service account on OpenShift.
+    "olm": ("localcluster-olm", ["system:masters"]),
 }
 
 

@@ -16,7 +16,7 @@ import time
 
 from simulator import core
 
-CONTROLLERS = ("olm", "gitops_operator", "rhods_operator", "openshift", "workloads",
+CONTROLLERS = ("installed_operators", "gitops_operator", "rhods_operator", "openshift", "workloads",
                "notebooks")
 # Written separately; started when present.
 OPTIONAL = ("argocd", "webhook")

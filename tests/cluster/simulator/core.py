@@ -2,9 +2,10 @@
 
 The simulator is never part of the collection.  It plays, against the real
 kube-apiserver of the local control plane, the controllers that cannot run
-here: OLM, the OpenShift GitOps operator, the Argo CD application controller,
-the RHODS operator, OpenShift's project/route/build/image controllers, the ODH
-notebook controller and workload readiness.
+here: the OpenShift GitOps operator once OLM installed it, the Argo CD
+application controller, the RHODS operator once OLM installed it, OpenShift's
+project/route/build/image controllers, the ODH notebook controller and
+workload readiness.  OLM itself runs for real (lc/olm_run.py).
 
 Every controller is a function ``run(ctx)`` that loops forever (normally over a
 watch) and is started in its own daemon thread by ``__main__``.  Behaviour
@@ -40,9 +41,6 @@ FIELD_MANAGER = "localcluster-simulator"
 # tests/cluster/README.md ("Simulator behaviour"); keep both in step.
 DEFAULTS = {
     "delays": {
-        "installPlan": 0.2,       # Subscription seen -> InstallPlan created
-        "csvInstalling": 0.5,     # InstallPlan Complete -> CSV Succeeded
-        "crds": 0.0,              # extra delay before an operator's CRDs are created (CRD late)
         "argocd": 0.5,            # ArgoCD CR -> phase Available
         "dsci": 0.5,              # DSCI created -> Ready
         "dsc": 1.0,               # DSC seen -> Ready (per component)
@@ -53,12 +51,6 @@ DEFAULTS = {
         "applicationSync": 0.2,   # Application -> sync attempt
     },
     "failures": {
-        # package name -> message; the Subscription reports ResolutionFailed
-        "resolution": {},
-        # package name -> message; its InstallPlan ends Failed
-        "installPlan": {},
-        # package name -> message; its CSV ends Failed
-        "csv": {},
         # DSC component name -> message; that component never becomes ready
         "dscComponents": {},
         # "<namespace>/<buildconfig>" -> message; builds of it end Failed
@@ -66,12 +58,7 @@ DEFAULTS = {
         # "<namespace>/<application>" -> message; the Application ends Degraded
         "applications": {},
     },
-    # Package name -> forced approval behaviour is taken from the Subscription;
-    # nothing to configure for Manual approval.
     "rhods": {
-        # API versions of DataScienceCluster/DSCInitialization served when the
-        # rhods-operator CSV installs its CRDs: ["v1"], ["v2"] or ["v1", "v2"].
-        "dscVersions": ["v1"],
         # Tags the base notebook ImageStream gets in spec and status.
         "notebookTags": ["2024.2", "2025.1", "2025.2"],
     },

@@ -1,7 +1,7 @@
 """The OpenShift GitOps operator, simulated.
 
-``on_installed`` (called by the OLM controller once the CSV Succeeded and its
-CRDs are Established) creates what the operator creates on a real cluster:
+``on_installed`` (called by ``installed_operators`` once the real OLM has
+made the CSV Succeeded and its CRDs are Established) creates what the operator creates on a real cluster:
 namespace ``openshift-gitops``, the default ArgoCD ``openshift-gitops``, the
 application controller's ServiceAccount, the admin Secret
 ``openshift-gitops-cluster`` (``admin.password``, random, created once), the

@@ -1,7 +1,7 @@
 """The RHODS / OpenShift AI operator, simulated.
 
-``on_installed`` (called by the OLM controller once the rhods-operator CSV
-Succeeded and its CRDs are Established) creates namespaces
+``on_installed`` (called by ``installed_operators`` once the real OLM has
+made the rhods-operator CSV Succeeded and its CRDs are Established) creates namespaces
 ``redhat-ods-applications`` and ``redhat-ods-monitoring`` and the
 DSCInitialization ``default-dsci`` in whichever version is served.
 
