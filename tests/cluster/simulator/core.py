@@ -3,8 +3,9 @@
 The simulator is never part of the collection.  It plays, against the real
 kube-apiserver of the local control plane, the controllers that cannot run
 here: OLM, the OpenShift GitOps operator, the Argo CD application controller,
-the RHODS operator, OpenShift's project/route/build/image controllers, the ODH
-notebook controller and workload readiness.
+the RHODS operator, OpenShift's project/route/build/image controllers and what
+the ODH notebook controller adds to a Notebook (pods are kwok's, workloads the
+real controllers').
 
 Every controller is a function ``run(ctx)`` that loops forever (normally over a
 watch) and is started in its own daemon thread by ``__main__``.  Behaviour
@@ -47,8 +48,6 @@ DEFAULTS = {
         "dsci": 0.5,              # DSCI created -> Ready
         "dsc": 1.0,               # DSC seen -> Ready (per component)
         "build": 1.0,             # Build New -> Running -> Complete
-        "workload": 0.2,          # Deployment/StatefulSet/Job/PVC -> ready/complete/bound
-        "notebook": 0.5,          # Notebook -> StatefulSet ready -> readyReplicas
         "route": 0.0,             # Route -> admitted with a host
         "applicationSync": 0.2,   # Application -> sync attempt
     },
