@@ -2,8 +2,8 @@
 real S3 server (SeaweedFS on 127.0.0.1).
 
 The plays run as the automation identity (least-privilege ClusterRole of
-docs/rbac/automation-clusterrole.yml). MinIO's Deployment is made ready by the
-simulator (no pod runs); the S3 server plays MinIO's S3 API: ``SecretMirror``
+docs/rbac/automation-clusterrole.yml). MinIO's pod is run by kwok (scheduled, Ready,
+but no container listens); the S3 server plays MinIO's S3 API: ``SecretMirror``
 gives it the root credentials the role generates in Secret minio-root-user, as
 MinIO would read them. Buckets are created and connections verified through
 the S3 API for real, including wrong keys and missing buckets.
