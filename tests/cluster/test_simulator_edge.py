@@ -455,11 +455,14 @@ def configmap(name, namespace, **data):
             "metadata": {"name": name, "namespace": namespace}, "data": data}
 
 
-def deployment(name, namespace):
+def deployment(name, namespace, ready_after=None):
+    # ready_after: kwok makes the pod Ready only after that long (README, "Failure injection").
+    annotations = {"localcluster.rhods.gitops/ready-after": ready_after} if ready_after else {}
     return {"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": name, "namespace": namespace},
             "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name},
+                                               "annotations": annotations},
                                   "spec": {"containers": [{"name": "main",
                                                            "image": "quay.io/example/app:1"}]}}}}
 
@@ -535,13 +538,12 @@ def audit_applies(audit_log, namespace, names):
     return first
 
 
-def test_application_syncs_in_wave_order(cluster, application, simulator):
-    # Deployments become ready only after 1.5 s: wave 3 must wait for that.
-    simulator.set({"delays": {"workload": 1.5}})
+def test_application_syncs_in_wave_order(cluster, application):
+    # The Deployment's pod becomes ready only after 1.5 s: wave 3 must wait for that.
     name, _repo, dest, sha = application({
         "all.yaml": lambda ns: [
             wave(configmap("w3-after", ns, wave="3"), 3),
-            wave(deployment("w2-app", ns), 2),
+            wave(deployment("w2-app", ns, ready_after="1500ms"), 2),
             wave(configmap("w1-config", ns, wave="1"), 1),
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {
                 "name": ns, "labels": {"edge": "true"}}},

@@ -1,6 +1,7 @@
 """Running the whole collection (site.yml, credentials.yml, teardown.yml) in tests.
 
-The local control plane has no kubelet, so no MinIO pod serves S3: the S3 server
+On the local control plane no container runs (kwok's pods only report a status), so
+no MinIO pod serves S3: the S3 server
 of the tests (SeaweedFS, fixture ``s3server``) plays MinIO's S3 API, with the
 root credentials the minio role generates mirrored into it (``SecretMirror``).
 """

@@ -2,8 +2,8 @@
 real S3 server (SeaweedFS on 127.0.0.1).
 
 The plays run as the automation identity (least-privilege ClusterRole of
-docs/rbac/automation-clusterrole.yml). MinIO's Deployment is made ready by the
-simulator (no pod runs); the S3 server plays MinIO's S3 API: ``SecretMirror``
+docs/rbac/automation-clusterrole.yml). MinIO's pod is run by kwok (scheduled, Ready,
+but no container listens); the S3 server plays MinIO's S3 API: ``SecretMirror``
 gives it the root credentials the role generates in Secret minio-root-user, as
 MinIO would read them. Buckets are created and connections verified through
 the S3 API for real, including wrong keys and missing buckets.
@@ -417,3 +417,24 @@ def test_unreachable_endpoint_is_skipped_in_auto_and_fails_in_always(cluster, s3
     res = play(cluster, "dsp.yml", one_external(s3server, "dsp-negative", endpoint=dead,
                                                 verify="always"), check=True)
     assert res.rc != 0 and "cannot be reached" in res.output, str(res)
+
+
+# ---------------------------------------------------------------- MinIO that never becomes available
+
+@pytest.mark.parametrize("fault, reason", [("crash-loop", "CrashLoopBackOff"),
+                                           ("image-pull", "ImagePullBackOff")])
+def test_minio_that_never_gets_ready_names_its_pod_problem(cluster, fault, reason):
+    # kwok's fault stages (tests/cluster/README.md, "Failure injection") pick the pod by its
+    # image host; the Deployment controller then reports it unavailable, as on a real cluster.
+    namespace = "minio-" + fault
+    delete_namespaces(cluster, namespace)
+    try:
+        res = play(cluster, "minio.yml", {
+            "minio_namespace": namespace, "minio_create_buckets": False,
+            "minio_image": "%s.fault.localcluster.test/minio/minio:1" % fault,
+            "minio_wait_timeout": 20})
+        assert res.rc != 0, str(res)
+        assert "Pod %s/minio-" % namespace in res.stdout, str(res)
+        assert "container minio is waiting: %s" % reason in res.stdout, str(res)
+    finally:
+        delete_namespaces(cluster, namespace)

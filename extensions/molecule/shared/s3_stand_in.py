@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The S3 server of a molecule scenario on the local control plane (test infrastructure).
 
-The local control plane has no kubelet, so the MinIO Deployment the minio role creates never
-serves S3. This plays it, as the pytest suites do (tests/integration/s3server.py): a real S3
+On the local control plane no container runs (kwok plays the kubelet: MinIO's pod becomes
+Ready, but nothing listens), so the MinIO Deployment the minio role creates never serves S3. This plays it, as the pytest suites do (tests/integration/s3server.py): a real S3
 server (SeaweedFS) on 127.0.0.1 whose identities follow the Secret minio/minio-root-user of
 the cluster, so the roles create and verify buckets for real.
 

@@ -1,4 +1,4 @@
-"""Build etcd, kube-apiserver, kube-controller-manager and kubectl from Go modules.
+"""Build etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kubectl from Go modules.
 
 Both ``k8s.io/kubernetes`` and ``go.etcd.io/etcd/server/v3`` carry ``replace``
 directives pointing into their own source trees, so ``go install`` refuses them.
@@ -80,7 +80,7 @@ def _kube_staging_version(kube_version):
 
 def build_kube(version):
     dest = config.kube_bin_dir(version)
-    wanted = ["kube-apiserver", "kube-controller-manager", "kubectl"]
+    wanted = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"]
     if all(os.path.exists(os.path.join(dest, name)) for name in wanted):
         print("kubernetes %s: cached in %s" % (version, dest))
         return
@@ -129,3 +129,6 @@ def build_all():
     build_kube(config.KUBE_VERSION)
     crds.build()
     olm.build_all()
+    from . import kwok, notebook_controller  # pylint: disable=import-outside-toplevel
+    kwok.build_kwok()
+    notebook_controller.build_notebook_controller()

@@ -18,14 +18,20 @@ import sys
 import time
 import urllib.request
 
-from . import config, crds, olm_run, pki
+from . import config, crds, kwok, notebook_controller, olm_run, pki
 
-COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", *olm_run.COMPONENTS, "proxy",
-              "simulator")
+COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
+              "notebook-controller", *olm_run.COMPONENTS, "proxy", "simulator")
 CONTROLLERS = ",".join([
     "namespace-controller", "garbage-collector-controller", "serviceaccount-controller",
     "serviceaccount-token-controller", "root-ca-certificate-publisher-controller",
     "clusterrole-aggregation-controller",
+    # Workloads: pods are scheduled by kube-scheduler and run by kwok's fake nodes.
+    "deployment-controller", "replicaset-controller", "statefulset-controller",
+    "job-controller", "ttl-after-finished-controller", "pod-garbage-collector-controller",
+    "endpoints-controller", "endpointslice-controller", "disruption-controller",
+    "persistentvolume-binder-controller", "persistentvolumeclaim-protection-controller",
+    "persistentvolume-protection-controller", "node-lifecycle-controller",
 ])
 
 
@@ -60,7 +66,8 @@ def _port_free(port):
 
 def _ports():
     path = _path("ports.json")
-    names = ("etcd", "etcd_peer", "apiserver", "proxy", "webhook")
+    names = ("etcd", "etcd_peer", "apiserver", "proxy", "webhook", "kwok",
+             "notebook_metrics", "notebook_probe")
     ports = {}
     if os.path.exists(path):
         with open(path, encoding="utf-8") as handle:
@@ -109,14 +116,15 @@ def _pid_alive(name):
     return pid
 
 
-def _start(name, argv, env=None, cwd=None):
+def _start(name, argv, env=None, cwd=None, marker=None):
     os.makedirs(_path("logs"), exist_ok=True)
     os.makedirs(_path("pids"), exist_ok=True)
     log = open(_path("logs", name + ".log"), "ab")  # pylint: disable=consider-using-with
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True, env=env, cwd=cwd)
     log.close()
-    marker = argv[0] if name not in ("proxy", "simulator") else _marker(name)
+    if marker is None:
+        marker = argv[0] if name not in ("proxy", "simulator") else _marker(name)
     with open(_path("pids", name + ".pid"), "w", encoding="utf-8") as handle:
         handle.write("%d\n%s\n" % (proc.pid, marker))
     return proc
@@ -243,6 +251,17 @@ def _start_controller_manager(pkidir):
             "logs", "kube-controller-manager.log"))
 
 
+def _start_scheduler():
+    binary = os.path.join(config.kube_bin_dir(), "kube-scheduler")
+    proc = _start("kube-scheduler", [
+        binary, "--kubeconfig=" + _path("kubeconfig-admin-direct.yaml"),
+        "--leader-elect=false", "--secure-port=0", "--bind-address=127.0.0.1", "--v=1",
+    ])
+    time.sleep(0.5)
+    if proc.poll() is not None:
+        raise ClusterError("kube-scheduler exited; see %s" % _path("logs", "kube-scheduler.log"))
+
+
 def _write_kubeconfigs(ports, pkidir, tokens, via_proxy):
     ca = os.path.join(pkidir, "ca.crt")
     direct = "https://127.0.0.1:%d" % ports["apiserver"]
@@ -330,7 +349,11 @@ def up():
     _start_etcd(ports)
     _start_apiserver(ports, pkidir, tokens)
     _start_controller_manager(pkidir)
+    _start_scheduler()
     _install_platform()
+    kwok.start(sys.modules[__name__], ports["kwok"])
+    notebook_controller.start(sys.modules[__name__], ports["notebook_metrics"],
+                              ports["notebook_probe"])
     if _has_proxy():
         _start_proxy(ports, pkidir, tokens)
     olm_run.start(ports)
@@ -341,7 +364,8 @@ def up():
 
 
 def _expected_components():
-    comps = ["etcd", "kube-apiserver", "kube-controller-manager", *olm_run.COMPONENTS]
+    comps = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
+             "notebook-controller", *olm_run.COMPONENTS]
     if _has_proxy():
         comps.append("proxy")
     if _has_simulator():
@@ -353,11 +377,11 @@ def binaries_missing():
     missing = []
     if not os.path.exists(os.path.join(config.etcd_bin_dir(), "etcd")):
         missing.append("etcd " + config.ETCD_VERSION)
-    for name in ("kube-apiserver", "kube-controller-manager", "kubectl"):
+    for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"):
         if not os.path.exists(os.path.join(config.kube_bin_dir(), name)):
             missing.append(name + " " + config.KUBE_VERSION)
     missing += ["upstream CRDs " + name for name in crds.missing()]
-    return missing + olm_run.binaries_missing()
+    return missing + kwok.missing() + notebook_controller.missing() + olm_run.binaries_missing()
 
 
 # ---------------------------------------------------------------- down / status / env
@@ -399,6 +423,8 @@ def status_dict():
         alive = _pid_alive(name) is not None
         if alive and name == "etcd":
             alive = _probe(lambda: _http_ok("http://127.0.0.1:%d/health" % ports["etcd"]))
+        elif alive and name == "kwok":
+            alive = kwok.healthy(ports.get("kwok", 0))
         elif alive and name == "simulator":
             alive = _probe(lambda: _webhook_ok(ports))
         elif alive and name in olm_run.COMPONENTS:

@@ -16,8 +16,7 @@ import time
 
 from simulator import core
 
-CONTROLLERS = ("installed_operators", "gitops_operator", "rhods_operator", "openshift", "workloads",
-               "notebooks")
+CONTROLLERS = ("installed_operators", "gitops_operator", "rhods_operator", "openshift", "notebooks")
 # Written separately; started when present.
 OPTIONAL = ("argocd", "webhook")
 

@@ -4,8 +4,9 @@ The simulator is never part of the collection.  It plays, against the real
 kube-apiserver of the local control plane, the controllers that cannot run
 here: the OpenShift GitOps operator once OLM installed it, the Argo CD
 application controller, the RHODS operator once OLM installed it, OpenShift's
-project/route/build/image controllers, the ODH notebook controller and
-workload readiness.  OLM itself runs for real (lc/olm_run.py).
+project/route/build/image controllers and what the ODH notebook controller adds
+to a Notebook.  OLM runs for real (lc/olm_run.py); pods are kwok's, workloads
+the real controllers' (lc/kwok.py).
 
 Every controller is a function ``run(ctx)`` that loops forever (normally over a
 watch) and is started in its own daemon thread by ``__main__``.  Behaviour
@@ -45,8 +46,6 @@ DEFAULTS = {
         "dsci": 0.5,              # DSCI created -> Ready
         "dsc": 1.0,               # DSC seen -> Ready (per component)
         "build": 1.0,             # Build New -> Running -> Complete
-        "workload": 0.2,          # Deployment/StatefulSet/Job/PVC -> ready/complete/bound
-        "notebook": 0.5,          # Notebook -> StatefulSet ready -> readyReplicas
         "route": 0.0,             # Route -> admitted with a host
         "applicationSync": 0.2,   # Application -> sync attempt
     },

@@ -1,39 +1,31 @@
-"""The ODH notebook controller, simulated (kubeflow.org Notebook).
+"""What the ODH notebook controller adds to a Notebook, simulated (kubeflow.org Notebook).
 
-For each Notebook it keeps, owned by the Notebook:
+The StatefulSet ``<name>``, the Service ``<name>`` and the Notebook's status
+(``readyReplicas``, ``containerState``, conditions) are the work of the real
+Kubeflow notebook-controller (``lc/notebook_controller.py``), and the pod is run
+by kwok. The ODH notebook controller cannot be fetched here (the module proxy
+answers 403), so this keeps, owned by the Notebook, what it adds on OpenShift:
 
-* StatefulSet ``<name>`` (replicas 1, or 0 with annotation
-  ``kubeflow-resource-stopped``) whose pod template is the Notebook's
-  ``spec.template``;
-* Service ``<name>`` (port 80 -> 8888, ``http-<name>``) and ServiceAccount ``<name>``;
+* ServiceAccount ``<name>``;
 * with annotation ``notebooks.opendatahub.io/inject-oauth: "true"``: Service
   ``<name>-tls`` (443 -> 8443 ``oauth-proxy``), Secret ``<name>-oauth-config``
   (random ``cookie_secret``, created once), reencrypt Route ``<name>`` to
   ``<name>-tls`` and NetworkPolicies ``<name>-ctrl-np`` / ``<name>-oauth-np``.
 
-Readiness: once the StatefulSet reports ready replicas (the workloads
-controller does that), after delay ``notebook`` the Notebook's status gets
-``readyReplicas``, ``containerState.running`` and, as kubeflow's controller
-does, a condition named after the container state (``Running``, ``Waiting``;
-type, lastProbeTime, reason, message: the upstream NotebookCondition has no
-``status``) prepended when the state changes.  A stopped Notebook reports 0
-ready replicas.
+The ``oauth-proxy`` sidecar itself is injected by the simulated mutating webhook
+(``simulator/webhook.py``).
 """
 
 import base64
-import copy
 import logging
 import secrets
-import time
 
 from .. import core
 
 log = logging.getLogger("simulator.notebooks")
 
 NOTEBOOK_CRD = "notebooks.kubeflow.org"
-STOPPED = "kubeflow-resource-stopped"
 INJECT_OAUTH = "notebooks.opendatahub.io/inject-oauth"
-APPS = "apps/v1"
 ROUTE_API = "route.openshift.io/v1"
 NETPOL_API = "networking.k8s.io/v1"
 CONTROLLER_NAMESPACE = "redhat-ods-applications"
@@ -48,7 +40,6 @@ class Notebooks:
     def __init__(self, ctx):
         self.ctx = ctx
         self.kube = ctx.kube
-        self._ready_since = {}  # notebook uid -> monotonic time its StatefulSet was seen ready
 
     def schedule(self, namespace, name, delay=0):
         self.ctx.later(("notebook", namespace, name), delay, self.reconcile, namespace, name)
@@ -56,16 +47,8 @@ class Notebooks:
     def on_notebook(self, etype, obj):
         namespace, name = core.meta_key(obj)
         if etype == "DELETED":
-            self._ready_since.pop(obj["metadata"].get("uid"), None)
             return
         self.schedule(namespace, name)
-
-    def on_statefulset(self, etype, obj):
-        for ref in obj["metadata"].get("ownerReferences") or []:
-            if ref.get("kind") == "Notebook" and \
-                    ref.get("apiVersion", "").startswith("kubeflow.org/"):
-                namespace = obj["metadata"]["namespace"]
-                self.schedule(namespace, ref["name"])
 
     # -- owned objects -----------------------------------------------------------
 
@@ -82,24 +65,6 @@ class Notebooks:
         meta = notebook["metadata"]
         namespace, name = meta["namespace"], meta["name"]
         annotations = meta.get("annotations") or {}
-        stopped = STOPPED in annotations
-        template = copy.deepcopy((notebook.get("spec") or {}).get("template") or {})
-        tmeta = template.setdefault("metadata", {})
-        tmeta.setdefault("labels", {}).update({"statefulset": name, "notebook-name": name})
-        tmeta.pop("creationTimestamp", None)
-        kube.apply(APPS, "statefulsets", self._owned(notebook, {
-            "apiVersion": APPS, "kind": "StatefulSet",
-            "metadata": {"name": name, "labels": {"statefulset": name}},
-            "spec": {"replicas": 0 if stopped else 1,
-                     "selector": {"matchLabels": {"statefulset": name}},
-                     "serviceName": "",
-                     "template": template}}))
-        kube.apply("v1", "services", self._owned(notebook, {
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": name},
-            "spec": {"selector": {"statefulset": name},
-                     "ports": [{"name": "http-" + name, "port": 80, "targetPort": 8888,
-                                "protocol": "TCP"}]}}))
         oauth = str(annotations.get(INJECT_OAUTH, "")).lower() == "true"
         sa_annotations = {}
         if oauth:
@@ -155,63 +120,6 @@ class Notebooks:
         if notebook is None or notebook["metadata"].get("deletionTimestamp"):
             return
         self.ensure_children(notebook)
-        uid = notebook["metadata"]["uid"]
-        stopped = STOPPED in (notebook["metadata"].get("annotations") or {})
-        sts = self.kube.get(APPS, "statefulsets", name, namespace) or {}
-        sts_status = sts.get("status") or {}
-        ready = int(sts_status.get("readyReplicas") or 0)
-        status = notebook.get("status") or {}
-        if stopped or ready < 1:
-            self._ready_since.pop(uid, None)
-            state = {} if stopped else {"waiting": {"reason": "ContainerCreating"}}
-            wanted = {"readyReplicas": 0 if stopped else ready,
-                      "conditions": _next_conditions(status, state),
-                      "containerState": state}
-            if core.differs(status, wanted):
-                self.kube.patch_status(api, "notebooks", name, _replace_state(status, wanted),
-                                       namespace)
-            return
-        now = time.monotonic()
-        since = self._ready_since.setdefault(uid, now)
-        remaining = since + self.ctx.seconds("notebook") - now
-        if remaining > 0 and not status.get("readyReplicas"):
-            self.schedule(namespace, name, remaining)
-            return
-        started = (((status.get("containerState") or {}).get("running") or {})
-                   .get("startedAt")) or core.now_iso()
-        state = {"running": {"startedAt": started}}
-        wanted = {"readyReplicas": ready, "conditions": _next_conditions(status, state),
-                  "containerState": state}
-        if core.differs(status, wanted):
-            self.kube.patch_status(api, "notebooks", name, _replace_state(status, wanted),
-                                   namespace)
-            log.info("Notebook %s/%s ready", namespace, name)
-
-
-def _next_conditions(status, state):
-    """kubeflow's getNextCondition: the newest first, one per change of container state."""
-    old = list(status.get("conditions") or [])
-    if not state:
-        return old
-    kind = next(iter(state))
-    detail = state[kind] or {}
-    new = {"type": kind.capitalize(), "lastProbeTime": core.now_iso()}
-    new.update({k: detail[k] for k in ("reason", "message") if detail.get(k)})
-    if old and all(old[0].get(k) == new.get(k) for k in ("type", "reason", "message")):
-        return old
-    return [new] + old
-
-
-def _replace_state(status, wanted):
-    """A merge patch that replaces containerState (merge would keep old keys)."""
-    patch = dict(wanted)
-    old_state = status.get("containerState") or {}
-    new_state = dict(wanted.get("containerState") or {})
-    for key in old_state:
-        if key not in new_state:
-            new_state[key] = None
-    patch["containerState"] = new_state
-    return patch
 
 
 def run(ctx):
@@ -220,7 +128,5 @@ def run(ctx):
     def version_fn():
         return notebook_api(ctx)
 
-    core.spawn(core.watch_forever, ctx, ctx.kube.lister(APPS, "statefulsets"),
-               notebooks.on_statefulset, "notebook-statefulsets", name="notebooks-statefulsets")
     core.watch_forever(ctx, ctx.kube.lister(None, "notebooks", version_fn=version_fn),
                        notebooks.on_notebook, "notebooks")
