@@ -319,26 +319,28 @@ def test_a_crd_that_comes_late_is_awaited(playbook, kube_client, cluster):
     assert any("not served" in p["state"] for p in waited["progress"]), waited["progress"]
 
 
-def test_progress_is_printed_while_waiting(playbook, simulator):
-    # The operator's Deployment becomes available after 4 s: OLM keeps the CSV Installing
-    # and the InstallPlan Installing (the Subscription settles when the plan completes).
-    simulator.set({"delays": {"workload": 4}})
+def test_progress_is_printed_while_waiting(playbook):
+    # The operator's pod becomes Ready 4 s after it runs (catalog.yml readyAfter): OLM keeps
+    # the CSV Installing and the InstallPlan Installing (the Subscription settles when the plan
+    # completes).
     namespace = fresh_namespace("progress")
-    run = playbook({"tasks": [operator_task(namespace, progress_interval=1)]})
+    run = playbook({"tasks": [operator_task(namespace, package="example-slow-operator",
+                                            progress_interval=1)]})
     assert run.rc == 0, run
     lines = [line for line in run.output.splitlines() if line.startswith("  [localhost]")]
-    waiting = ("Subscription {0}/example-operator: ".format(namespace),
+    waiting = ("Subscription {0}/example-slow-operator: ".format(namespace),
                "InstallPlan {0}/install-".format(namespace),
-               "ClusterServiceVersion {0}/example-operator.v0.1.0: phase is Installing".format(
+               "ClusterServiceVersion {0}/example-slow-operator.v0.1.0: phase is Installing".format(
                    namespace))
     assert len([line for line in lines if any(w in line for w in waiting)]) >= 2, run
 
 
-def test_reaction_time_after_the_csv_succeeds(playbook, simulator, cluster):
-    """How long after OLM marks the CSV Succeeded the module returns."""
-    simulator.set({"delays": {"workload": 2}})
+def test_reaction_time_after_the_csv_succeeds(playbook, cluster):
+    """How long after OLM marks the CSV Succeeded the module returns (printed, not asserted:
+    the machines are shared; the benchmark reports it)."""
     namespace = fresh_namespace("latency")
-    run = playbook({"tasks": [operator_task(namespace, progress_interval=0),
+    run = playbook({"tasks": [operator_task(namespace, package="example-slow-operator",
+                                            progress_interval=0),
                               {"name": "returned", "ansible.builtin.debug": {
                                   "msg": "RETURNED {{ now(utc=true).timestamp() }}"}}]})
     assert run.rc == 0, run
@@ -348,12 +350,11 @@ def test_reaction_time_after_the_csv_succeeds(playbook, simulator, cluster):
     succeeded = [e for e in audit_events(cluster, run.started, user=OLM_USER)
                  if e["verb"] in ("update", "patch") and e["requestURI"].startswith(
                      "/apis/operators.coreos.com/v1alpha1/namespaces/{0}/clusterserviceversions/"
-                     "example-operator.v0.1.0/status".format(namespace))
+                     "example-slow-operator.v0.1.0/status".format(namespace))
                  and _epoch(e["stageTimestamp"]) <= returned]
     assert succeeded, "no CSV status update by OLM in the audit log"
     marked = _epoch(succeeded[-1]["stageTimestamp"])
     print("\nCSV Succeeded -> next task started: {0:.2f}s".format(returned - marked))
-    assert returned - marked < 3
 
 
 # DataScienceCluster readiness

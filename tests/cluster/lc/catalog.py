@@ -65,8 +65,11 @@ def _crd_description(crd):
             "displayName": kind}
 
 
-def _deployment(package, version, failure):
+def _deployment(package, version, failure, ready_after=None):
     labels = {"app.kubernetes.io/name": package}
+    # kwok's stage (manifests/kwok-fault-stages.yaml) makes the pod Ready only that long after
+    # it runs, so the CSV stays Installing meanwhile.
+    annotations = {"localcluster.rhods.gitops/ready-after": ready_after} if ready_after else {}
     selector = dict(labels)
     if failure == "deployment-selector-mismatch":
         selector = {"app.kubernetes.io/name": package + "-other"}
@@ -74,7 +77,7 @@ def _deployment(package, version, failure):
         "replicas": 1,
         "selector": {"matchLabels": selector},
         "template": {
-            "metadata": {"labels": labels},
+            "metadata": {"labels": labels, "annotations": annotations},
             "spec": {"serviceAccountName": package,
                      "containers": [{"name": "manager",
                                      "image": "registry.localcluster.test/%s:%s"
@@ -103,7 +106,7 @@ def _csv(package, bundle, crds):
                 {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
                  "verbs": ["get", "list", "watch", "create", "update", "patch"]}]}],
             "deployments": [_deployment(package["name"], bundle["version"],
-                                        bundle.get("failure"))]}},
+                                        bundle.get("failure"), bundle.get("readyAfter"))]}},
     }
     if bundle.get("replaces"):
         spec["replaces"] = bundle["replaces"]
