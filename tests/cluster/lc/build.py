@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from . import config
+from . import argocd, config
 
 
 def _go_env():
@@ -127,3 +127,4 @@ def build_all():
     os.makedirs(config.cache_dir(), exist_ok=True)
     build_etcd(config.ETCD_VERSION)
     build_kube(config.KUBE_VERSION)
+    argocd.build_all()
