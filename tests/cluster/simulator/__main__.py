@@ -19,7 +19,7 @@ from simulator import core
 CONTROLLERS = ("olm", "gitops_operator", "rhods_operator", "openshift", "workloads",
                "notebooks")
 # Written separately; started when present.
-OPTIONAL = ("argocd", "webhook")
+OPTIONAL = ("webhook",)
 
 log = logging.getLogger("simulator")
 

@@ -2,7 +2,7 @@
 
 The simulator is never part of the collection.  It plays, against the real
 kube-apiserver of the local control plane, the controllers that cannot run
-here: OLM, the OpenShift GitOps operator, the Argo CD application controller,
+here: OLM, the OpenShift GitOps operator (which starts the real Argo CD),
 the RHODS operator, OpenShift's project/route/build/image controllers, the ODH
 notebook controller and workload readiness.
 
@@ -43,14 +43,13 @@ DEFAULTS = {
         "installPlan": 0.2,       # Subscription seen -> InstallPlan created
         "csvInstalling": 0.5,     # InstallPlan Complete -> CSV Succeeded
         "crds": 0.0,              # extra delay before an operator's CRDs are created (CRD late)
-        "argocd": 0.5,            # ArgoCD CR -> phase Available
+        "argocd": 0.5,            # ArgoCD CR -> start real Argo CD -> phase Available
         "dsci": 0.5,              # DSCI created -> Ready
         "dsc": 1.0,               # DSC seen -> Ready (per component)
         "build": 1.0,             # Build New -> Running -> Complete
         "workload": 0.2,          # Deployment/StatefulSet/Job/PVC -> ready/complete/bound
         "notebook": 0.5,          # Notebook -> StatefulSet ready -> readyReplicas
         "route": 0.0,             # Route -> admitted with a host
-        "applicationSync": 0.2,   # Application -> sync attempt
     },
     "failures": {
         # package name -> message; the Subscription reports ResolutionFailed
@@ -63,8 +62,6 @@ DEFAULTS = {
         "dscComponents": {},
         # "<namespace>/<buildconfig>" -> message; builds of it end Failed
         "builds": {},
-        # "<namespace>/<application>" -> message; the Application ends Degraded
-        "applications": {},
     },
     # Package name -> forced approval behaviour is taken from the Subscription;
     # nothing to configure for Manual approval.
@@ -76,11 +73,6 @@ DEFAULTS = {
         "notebookTags": ["2024.2", "2025.1", "2025.2"],
     },
     "routes": {"domain": "apps.localcluster.test"},
-    # Simulated Argo CD application controller.
-    "argocd": {
-        "resyncSeconds": 3,          # how often automated apps are compared with git
-        "waveTimeoutSeconds": 60,    # how long a sync wave may take to become healthy
-    },
 }
 
 log = logging.getLogger("simulator")
