@@ -22,6 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
+from lc import argocd_instance  # noqa: E402  pylint: disable=wrong-import-position
 from simulator import core  # noqa: E402  pylint: disable=wrong-import-position
 from simulator.controllers import openshift  # noqa: E402  pylint: disable=wrong-import-position
 from lc import crds as lc_crds  # noqa: E402  pylint: disable=wrong-import-position
@@ -568,7 +569,19 @@ def argocd_crd(kube):
         kube.delete(CRD_API, "customresourcedefinitions", name)
 
 
-def test_argocd_instance_available_after_delay(kube, namespace, argocd_crd, simulator):
+def argocd_pids(cluster, namespace, name):
+    """{part: pid} of the Argo CD processes of an instance that run (lc/argocd_instance.py)."""
+    pids = {}
+    for part in argocd_instance.PARTS:
+        pid = argocd_instance.pid_alive(cluster.state_dir,
+                                        argocd_instance.process_name(namespace, name, part))
+        if pid:
+            pids[part] = pid
+    return pids
+
+
+def test_argocd_instance_runs_argocd_and_is_available(cluster, kube, namespace, argocd_crd,
+                                                     simulator):
     simulator.set({"delays": {"argocd": 0.5}})
     started = time.monotonic()
     kube.create(argocd_crd, "argocds", {"kind": "ArgoCD",
@@ -576,10 +589,18 @@ def test_argocd_instance_available_after_delay(kube, namespace, argocd_crd, simu
                                         "spec": {"server": {"route": {"enabled": True}}}})
     argocd = wait_for("ArgoCD Available", lambda: (lambda a: a if phase(a) == "Available"
                                                    else None)(
-        kube.get(argocd_crd, "argocds", "team", namespace)))
+        kube.get(argocd_crd, "argocds", "team", namespace)), timeout=120)
     assert time.monotonic() - started >= 0.5
     status = argocd["status"]
-    assert status["server"] == status["applicationController"] == "Running"
+    assert status["applicationController"] == status["repo"] == status["redis"] == "Running"
+    assert status["server"] == "Unknown", "no Argo CD API server runs here"
+    assert sorted(argocd_pids(cluster, namespace, "team")) == sorted(argocd_instance.PARTS)
+    # What Argo CD reads, written by the operator; a namespace-scoped instance's cluster.
+    for name in ("argocd-cm", "argocd-rbac-cm", "argocd-cmd-params-cm"):
+        assert kube.get("v1", "configmaps", name, namespace)
+    assert kube.get("v1", "secrets", "argocd-secret", namespace)["data"]["server.secretkey"]
+    cluster_secret = kube.get("v1", "secrets", "team-default-cluster-config", namespace)
+    assert cluster_secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "cluster"
     assert status["host"] == "team-server-%s.%s" % (namespace, DOMAIN)
     secret = kube.get("v1", "secrets", "team-cluster", namespace)
     assert secret["data"]["admin.password"]
@@ -588,3 +609,7 @@ def test_argocd_instance_available_after_delay(kube, namespace, argocd_crd, simu
         lambda r: r if r and (r.get("status") or {}).get("ingress") else None)(
             kube.get(ROUTE, "routes", "team-server", namespace)))
     assert route["spec"]["host"] == status["host"]
+    # Deleting the instance stops its processes.
+    kube.delete(argocd_crd, "argocds", "team", namespace)
+    wait_for("Argo CD processes of team stopped",
+             lambda: not argocd_pids(cluster, namespace, "team"), timeout=60)

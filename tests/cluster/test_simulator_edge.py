@@ -8,8 +8,12 @@ These test the test infrastructure itself against the real kube-apiserver:
   ``builds/<name>/log`` are served with real authentication and authorization.
 * ``simulator/webhook.py``: the oauth-proxy injection of ODH's notebook webhook,
   and that a server-side re-apply by another field manager keeps it.
-* ``simulator/argocd.py``: an Application synced from a local git repository,
-  wave order, status, self-heal, prune, a broken manifest, failure injection.
+* Argo CD: the real application controller and repo-server the simulated GitOps
+  operator starts for the ``openshift-gitops`` instance (``lc/argocd_instance.py``):
+  an Application synced from a local git repository, wave order, status,
+  self-heal, prune, a broken manifest, ignoreDifferences against the webhook.
+  These check that the local cluster runs Argo CD the way the collection needs
+  (repositories on this machine, RBAC of its ServiceAccount), not Argo CD itself.
 
 The Notebook and Application CRDs exist only once their operators are installed
 through OLM (real, from the test catalog), so the fixtures below subscribe to them (once per
@@ -409,11 +413,36 @@ def test_reapply_keeps_the_injected_container(cluster, namespace, notebooks_serv
 
 # --------------------------------------------------------------------------- Argo CD
 
-@pytest.fixture(scope="session")
+EDGE_BINDING = "localcluster-edge-argocd"
+
+
+def argocd_available(cluster):
+    argocd = get_json(cluster, "argocd.argoproj.io", GITOPS_NS, "-n", GITOPS_NS) or {}
+    return (argocd.get("status") or {}).get("phase") == "Available"
+
+
+@pytest.fixture(scope="module")
 def gitops(cluster):
+    """The default Argo CD instance, running, with write rights for these tests only.
+
+    The operator gives its application controller read rights cluster-wide and
+    nothing more (the collection grants what it delivers); these tests deliver
+    their own kinds into their own namespaces, so for this module the controller
+    is bound to cluster-admin, and unbound afterwards so the collection's tests
+    see only the collection's ClusterRole."""
     ensure_operator(cluster, "openshift-gitops-operator", "openshift-operators", "latest",
                     "applications.argoproj.io")
-    wait_for("namespace openshift-gitops", lambda: get_json(cluster, "namespace", GITOPS_NS))
+    wait_for("ArgoCD openshift-gitops Available", lambda: argocd_available(cluster),
+             timeout=120)
+    kubectl_apply(cluster, {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": EDGE_BINDING},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": "cluster-admin"},
+        "subjects": [{"kind": "ServiceAccount", "namespace": GITOPS_NS,
+                      "name": "openshift-gitops-argocd-application-controller"}]})
+    yield
+    cluster.kubectl("delete", "clusterrolebinding", EDGE_BINDING, check=False)
 
 
 class GitRepo:
@@ -507,6 +536,25 @@ def app_status(cluster, name):
         "status") or {}
 
 
+def refresh(cluster, name):
+    """Ask Argo CD to compare with git now, as a webhook or the collection does after a push."""
+    cluster.kubectl("annotate", "--overwrite", "application.argoproj.io", name, "-n", GITOPS_NS,
+                    "argocd.argoproj.io/refresh=normal")
+
+
+def sync_failed(cluster, name, resource):
+    """The Application's status once the sync of ``resource`` failed (while retrying or after)."""
+    status = app_status(cluster, name)
+    results = ((status.get("operationState") or {}).get("syncResult") or {}).get("resources")
+    failed = [r for r in results or [] if r["name"] == resource and r["status"] == "SyncFailed"]
+    return status if failed else None
+
+
+def failed_entry(status, resource):
+    return [r for r in status["operationState"]["syncResult"]["resources"]
+            if r["name"] == resource][0]
+
+
 def wait_synced(cluster, name, sha, timeout=60):
     def probe():
         status = app_status(cluster, name)
@@ -552,13 +600,18 @@ def test_application_syncs_in_wave_order(cluster, application):
     assert status["sourceType"] == "Directory"
     assert status["sync"]["comparedTo"]["source"]["path"] == "manifests"
     resources = {(r["kind"], r["name"]): r for r in status["resources"]}
+    # The Project is OpenShift's view of the Namespace: it carries the Namespace's tracking
+    # annotation, so Argo CD lists it too, as a resource it neither syncs nor prunes.
+    project = resources.pop(("Project", dest))
+    assert not project.get("requiresPruning")
     assert set(resources) == {("Namespace", dest), ("ConfigMap", "w1-config"),
                               ("Deployment", "w2-app"), ("ConfigMap", "w3-after")}
+    # Argo CD 3 keeps each resource's health out of the Application (in its cache), unless
+    # asked to persist it; the Application's health is the roll-up.
     for entry in resources.values():
-        assert entry["status"] == "Synced" and entry["health"]["status"] == "Healthy", entry
+        assert entry["status"] == "Synced" and "health" not in entry, entry
     results = status["operationState"]["syncResult"]
     assert results["revision"] == sha
-    assert [r["name"] for r in results["resources"]] == [dest, "w1-config", "w2-app", "w3-after"]
     assert all(r["status"] == "Synced" for r in results["resources"])
 
     tracked = get_json(cluster, "deployment", "w2-app", "-n", dest, "--show-managed-fields")
@@ -589,6 +642,7 @@ def test_self_heal_and_prune(cluster, application):
         timeout=20)
     # A new revision without "drop": pruned.
     sha2 = repo.commit({"manifests/cm.yaml": [configmap("keep", dest, a="1")]}, "drop one")
+    refresh(cluster, name)
     status = wait_synced(cluster, name, sha2)
     assert get_json(cluster, "configmap", "drop", "-n", dest) is None
     assert [r["name"] for r in status["resources"]] == ["keep"]
@@ -605,22 +659,18 @@ def test_broken_manifest_fails_the_sync_naming_the_resource(cluster, application
         bad["spec"]["notAField"] = True
         return [configmap("fine", ns, a="1"), wave(bad, 1)]
     name, _repo, _dest, sha = application({"all.yaml": broken})
-
-    def failed():
-        status = app_status(cluster, name)
-        op = status.get("operationState") or {}
-        return status if op.get("phase") == "Failed" else None
-    status = wait_for("sync Failed", failed, timeout=60)
-    assert status["health"]["status"] == "Degraded"
+    # An automated sync retries (5 times by default): the failure shows at the first attempt.
+    status = wait_for("sync of broken-app failed", lambda: sync_failed(cluster, name,
+                                                                        "broken-app"), timeout=60)
+    assert status["operationState"]["phase"] in ("Running", "Failed")
     assert status["sync"]["status"] == "OutOfSync"
     assert status["sync"]["revision"] == sha
-    entry = [r for r in status["operationState"]["syncResult"]["resources"]
-             if r["name"] == "broken-app"][0]
-    assert entry["status"] == "SyncFailed"
+    # The Deployment was never created; the ConfigMap of the earlier wave was.
+    assert status["health"]["status"] == "Missing"
+    assert failed_entry(status, "fine")["status"] == "Synced"
+    entry = failed_entry(status, "broken-app")
     assert "broken-app" in entry["message"] and "notAField" in entry["message"]
     assert "broken-app" in status["operationState"]["message"]
-    conditions = {c["type"]: c["message"] for c in status.get("conditions") or []}
-    assert "broken-app" in conditions["SyncError"]
 
 
 def test_unknown_kind_fails_the_sync(cluster, application):
@@ -628,24 +678,10 @@ def test_unknown_kind_fails_the_sync(cluster, application):
         {"apiVersion": "example.com/v1", "kind": "NoSuchKind",
          "metadata": {"name": "ghost", "namespace": ns}}]})
 
-    def failed():
-        status = app_status(cluster, name)
-        return status if (status.get("operationState") or {}).get("phase") == "Failed" else None
-    status = wait_for("sync Failed", failed, timeout=60)
-    entry = status["operationState"]["syncResult"]["resources"][0]
-    assert entry["status"] == "SyncFailed" and "NoSuchKind" in entry["message"]
-    assert status["health"]["status"] == "Degraded"
-
-
-def test_injected_failure_degrades_the_application(cluster, application, simulator):
-    name, _repo, _dest, sha = application({"cm.yaml": lambda ns: [configmap("a", ns, a="1")]})
-    wait_synced(cluster, name, sha)
-    simulator.set({"failures": {"applications": {"%s/%s" % (GITOPS_NS, name): "injected: boom"}}})
-    wait_for("health Degraded", lambda: app_status(cluster, name).get("health") == {
-        "status": "Degraded", "message": "injected: boom"}, timeout=20)
-    simulator.set({"failures": {"applications": {"%s/%s" % (GITOPS_NS, name): None}}})
-    wait_for("health Healthy again", lambda: app_status(cluster, name).get(
-        "health", {}).get("status") == "Healthy", timeout=20)
+    status = wait_for("sync of ghost failed", lambda: sync_failed(cluster, name, "ghost"),
+                      timeout=60)
+    assert "could not find example.com/NoSuchKind" in failed_entry(status, "ghost")["message"]
+    assert status["sync"]["status"] == "OutOfSync"
 
 
 def test_unreachable_repository_is_a_comparison_error(cluster, gitops):
@@ -663,7 +699,7 @@ def test_unreachable_repository_is_a_comparison_error(cluster, gitops):
                 app_status(cluster, name)), timeout=20)
         message = [c["message"] for c in status["conditions"]
                    if c["type"] == "ComparisonError"][0]
-        assert "repository not accessible" in message
+        assert "failed to list refs" in message and "github.com/example/x.git" in message
         assert status["sync"]["status"] == "Unknown"
     finally:
         cluster.kubectl("delete", "application", name, "-n", GITOPS_NS, "--wait=false",
@@ -744,11 +780,15 @@ def test_manual_sync_through_the_operation_field(cluster, application):
         status = app_status(cluster, name)
         return status if status.get("sync", {}).get("status") == "OutOfSync" else None
     status = wait_for("OutOfSync without automated sync", out_of_sync, timeout=20)
-    assert status["resources"][0]["health"]["status"] == "Missing"
+    assert status["resources"][0]["status"] == "OutOfSync"
     assert "operationState" not in status
     cluster.kubectl("patch", "application", name, "-n", GITOPS_NS, "--type=merge", "-p",
                     json.dumps({"operation": {"initiatedBy": {"username": "edge-test"},
-                                              "sync": {"revision": sha}}}))
+                                              # An operation carries its own options (the
+                                              # Application's syncOptions are not used).
+                                              "sync": {"revision": sha, "syncOptions": [
+                                                  "CreateNamespace=true",
+                                                  "ServerSideApply=true"]}}}))
     status = wait_synced(cluster, name, sha)
     assert status["operationState"]["operation"]["initiatedBy"] == {"username": "edge-test"}
     assert get_json(cluster, "configmap", "manual", "-n", dest)
@@ -756,8 +796,10 @@ def test_manual_sync_through_the_operation_field(cluster, application):
         cluster, "application.argoproj.io", name, "-n", GITOPS_NS) or {"operation": 1}))
 
 
-def test_skip_dry_run_waits_for_a_kind_served_later(cluster, application):
-    """An operator's CRD appears after its Subscription: the sync waits, then goes on."""
+def test_skip_dry_run_retries_until_a_kind_is_served(cluster, application):
+    """An operator's CRD appears after its Subscription: with SkipDryRunOnMissingResource the
+    earlier waves apply, the custom resource fails, and a retry of the sync applies it once the
+    CRD is there (the collection's sync policy retries the same way)."""
     group = "edge%s.example.com" % uuid.uuid4().hex[:6]
     name, _repo, dest, sha = application({"all.yaml": lambda ns: [
         configmap("before", ns, a="1"),
@@ -765,14 +807,17 @@ def test_skip_dry_run_waits_for_a_kind_served_later(cluster, application):
               "metadata": {"name": "late", "namespace": ns,
                            "annotations": {"argocd.argoproj.io/sync-options":
                                            "SkipDryRunOnMissingResource=true"}},
-              "spec": {"size": 1}}, 1)]})
+              "spec": {"size": 1}}, 1)]},
+        extra_spec={"syncPolicy": {"automated": {"prune": True, "selfHeal": True},
+                                   "syncOptions": ["CreateNamespace=true",
+                                                   "ServerSideApply=true"],
+                                   "retry": {"limit": 20, "backoff": {"duration": "2s",
+                                                                      "factor": 1}}}})
     try:
-        def waiting():
-            status = app_status(cluster, name)
-            op = status.get("operationState") or {}
-            return status if op.get("phase") == "Running" and \
-                "SkipDryRunOnMissingResource" in op.get("message", "") else None
-        wait_for("sync waiting for the Gadget kind", waiting, timeout=30)
+        status = wait_for("sync of the Gadget failed", lambda: sync_failed(cluster, name, "late"),
+                          timeout=30)
+        assert status["operationState"]["phase"] == "Running"
+        assert "Retrying" in status["operationState"]["message"]
         assert get_json(cluster, "configmap", "before", "-n", dest)
         kubectl_apply(cluster, gadget_crd(group))
         wait_synced(cluster, name, sha)

@@ -1,5 +1,6 @@
-"""GitOps delivery end to end, against the local control plane, whose simulated Argo CD syncs
-from a git repository on this machine (a bare repository in a temporary directory).
+"""GitOps delivery end to end, against the local control plane, whose real Argo CD (started by
+the simulated GitOps operator) syncs from a git repository on this machine (a bare repository in a
+temporary directory).
 
 The module fixture converges the site in direct mode first (what the other tests leave behind,
 or a fresh install), then runs it in gitops mode on the same cluster: the switch adopts the
@@ -11,8 +12,8 @@ existing objects. Then:
 - a second gitops run prints changed=0;
 - the tree in git holds no Secret and no secret value (in any commit);
 - an object deleted by hand comes back (self-heal) and the playbook reports it healthy;
-- a broken manifest makes the Application Degraded, the playbook fails naming the resource, and
-  the next good run repairs it;
+- a broken manifest fails the sync, the playbook fails naming the resource, and the next good
+  run repairs it;
 - afterwards the Applications are removed without cascading and Argo CD's ownership of the
   objects is released, so direct delivery works again (the other tests rely on it).
 
@@ -363,8 +364,7 @@ def test_an_object_deleted_by_hand_comes_back_and_the_playbook_reports_it_health
         "component minio" in result.stdout
 
 
-def test_a_broken_manifest_makes_the_application_degraded_and_the_error_names_it(
-        gitops, cluster, objects):
+def test_a_broken_manifest_fails_the_sync_and_the_error_names_it(gitops, cluster, objects):
     broken = dict(gitops["vars"], minio_resources={"requests": {"cpu": "lots"}},
                   gitops_bootstrap_application_timeout=180,
                   gitops_bootstrap_application_sync_policy={
@@ -375,9 +375,12 @@ def test_a_broken_manifest_makes_the_application_degraded_and_the_error_names_it
     assert "Application openshift-gitops/rhods-gitops-minio" in failed.stdout
     assert "apps/Deployment minio/minio" in failed.stdout
     assert "quantities must match" in failed.stdout
+    # Argo CD's verdict: the Application is not Synced at the broken commit: OutOfSync, or
+    # Unknown while its comparison fails on the unparsable quantity (the playbook quoted the
+    # failed sync above; a later self-heal operation may have replaced that operation's state).
+    # Its health stays that of the live objects.
     app = applications(objects)["minio"]
-    assert app["status"]["health"]["status"] == "Degraded"
-    assert app["status"]["sync"]["status"] == "OutOfSync"
+    assert app["status"]["sync"]["status"] in ("OutOfSync", "Unknown")
     # The live Deployment is untouched; the next good run repairs the Application.
     deploy = objects.get("apps/v1", "Deployment", "minio", "minio")
     assert deploy["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"][

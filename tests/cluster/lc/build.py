@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from . import config, crds, olm
+from . import argocd, config, crds, olm
 
 
 def _go_env():
@@ -132,3 +132,4 @@ def build_all():
     from . import kwok, notebook_controller  # pylint: disable=import-outside-toplevel
     kwok.build_kwok()
     notebook_controller.build_notebook_controller()
+    argocd.build_all()

@@ -4,6 +4,8 @@ import os
 
 KUBE_VERSION = os.environ.get("LOCALCLUSTER_KUBE_VERSION", "v1.35.4")
 ETCD_VERSION = os.environ.get("LOCALCLUSTER_ETCD_VERSION", "v3.6.16")
+ARGOCD_VERSION = os.environ.get("LOCALCLUSTER_ARGOCD_VERSION", "v3.2.11")
+KUSTOMIZE_VERSION = os.environ.get("LOCALCLUSTER_KUSTOMIZE_VERSION", "v5.8.2")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLUSTER_SRC = os.path.dirname(HERE)  # tests/cluster

@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.request
 
-from . import config, crds, kwok, notebook_controller, olm_run, pki
+from . import argocd, argocd_instance, config, crds, kwok, notebook_controller, olm_run, pki
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
               "notebook-controller", *olm_run.COMPONENTS, "proxy", "simulator")
@@ -381,13 +381,19 @@ def binaries_missing():
         if not os.path.exists(os.path.join(config.kube_bin_dir(), name)):
             missing.append(name + " " + config.KUBE_VERSION)
     missing += ["upstream CRDs " + name for name in crds.missing()]
-    return missing + kwok.missing() + notebook_controller.missing() + olm_run.binaries_missing()
+    return (missing + kwok.missing() + notebook_controller.missing()
+            + olm_run.binaries_missing() + argocd.binaries_missing())
 
 
 # ---------------------------------------------------------------- down / status / env
 
 def down(purge=False, quiet=False):
     for name in reversed(COMPONENTS):
+        if name == "kube-apiserver":
+            # The simulator started Argo CD for each ArgoCD instance: stop it first.
+            for pname, pid in argocd_instance.stop_all(_state()).items():
+                if not quiet:
+                    print("localcluster: stopped %s (pid %d)" % (pname, pid))
         pid = _pid_alive(name)
         if pid is None:
             continue
@@ -451,6 +457,10 @@ def status():
         state = "healthy" if health.get(name) else ("not running" if name in expected
                                                     else "not part of this build")
         print("%-24s %s" % (name, state))
+    # Started by the simulated GitOps operator, one set per ArgoCD instance.
+    for name in argocd_instance.process_names(_state()):
+        pid = argocd_instance.pid_alive(_state(), name)
+        print("%-24s %s" % (name, "running (pid %d)" % pid if pid else "not running"))
     return 0 if all(health.get(c) for c in expected) else 1
 
 

@@ -18,7 +18,7 @@ from simulator import core
 
 CONTROLLERS = ("installed_operators", "gitops_operator", "rhods_operator", "openshift", "notebooks")
 # Written separately; started when present.
-OPTIONAL = ("argocd", "webhook")
+OPTIONAL = ("webhook",)
 
 log = logging.getLogger("simulator")
 

@@ -2,8 +2,8 @@
 
 The simulator is never part of the collection.  It plays, against the real
 kube-apiserver of the local control plane, the controllers that cannot run
-here: the OpenShift GitOps operator once OLM installed it, the Argo CD
-application controller, the RHODS operator once OLM installed it, OpenShift's
+here: the OpenShift GitOps operator once OLM installed it (it starts the real
+Argo CD), the RHODS operator once OLM installed it, OpenShift's
 project/route/build/image controllers and what the ODH notebook controller adds
 to a Notebook.  OLM runs for real (lc/olm_run.py); pods are kwok's, workloads
 the real controllers' (lc/kwok.py).
@@ -42,31 +42,23 @@ FIELD_MANAGER = "localcluster-simulator"
 # tests/cluster/README.md ("Simulator behaviour"); keep both in step.
 DEFAULTS = {
     "delays": {
-        "argocd": 0.5,            # ArgoCD CR -> phase Available
+        "argocd": 0.5,            # ArgoCD CR -> start real Argo CD -> phase Available
         "dsci": 0.5,              # DSCI created -> Ready
         "dsc": 1.0,               # DSC seen -> Ready (per component)
         "build": 1.0,             # Build New -> Running -> Complete
         "route": 0.0,             # Route -> admitted with a host
-        "applicationSync": 0.2,   # Application -> sync attempt
     },
     "failures": {
         # DSC component name -> message; that component never becomes ready
         "dscComponents": {},
         # "<namespace>/<buildconfig>" -> message; builds of it end Failed
         "builds": {},
-        # "<namespace>/<application>" -> message; the Application ends Degraded
-        "applications": {},
     },
     "rhods": {
         # Tags the base notebook ImageStream gets in spec and status.
         "notebookTags": ["2024.2", "2025.1", "2025.2"],
     },
     "routes": {"domain": "apps.localcluster.test"},
-    # Simulated Argo CD application controller.
-    "argocd": {
-        "resyncSeconds": 3,          # how often automated apps are compared with git
-        "waveTimeoutSeconds": 60,    # how long a sync wave may take to become healthy
-    },
 }
 
 log = logging.getLogger("simulator")

@@ -7,15 +7,23 @@ application controller's ServiceAccount, the admin Secret
 ``openshift-gitops-cluster`` (``admin.password``, random, created once), the
 Service and Route ``openshift-gitops-server``.
 
-``run`` watches ArgoCD objects: after delay ``argocd`` an instance reports
-``phase: Available`` with every component Running and the server's host.
+``run`` watches ArgoCD objects.  For each instance it writes what Argo CD reads
+(``argocd_config``), then starts the REAL Argo CD application controller,
+repo-server and a redis for it (``lc/argocd_instance.py``: processes of the
+local cluster, recorded in its state directory) and, once they answer, reports
+``phase: Available`` with the server's host.  Deleting the ArgoCD stops them.
+The Route, the Service and the admin Secret stay simulated (no API server, no
+UI, no dex, no ApplicationSet or notifications controller run here).
 """
 
 import base64
 import logging
 import secrets
 
+from lc import argocd_instance
+
 from .. import core
+from . import argocd_config
 
 log = logging.getLogger("simulator.gitops")
 
@@ -91,10 +99,24 @@ def on_installed(ctx, operator_namespace):
 
 def _argocd_status(ctx, obj):
     meta = obj["metadata"]
-    return {"phase": "Available", "server": "Running", "applicationController": "Running",
-            "repo": "Running", "redis": "Running", "applicationSetController": "Running",
-            "sso": "Unknown", "notificationsController": "Running",
+    # The real parts run; the others are not started here (see the module docstring).
+    return {"phase": "Available", "applicationController": "Running", "repo": "Running",
+            "redis": "Running", "server": "Unknown", "applicationSetController": "Unknown",
+            "sso": "Unknown", "notificationsController": "Unknown",
             "host": server_host(ctx, meta["name"], meta["namespace"])}
+
+
+def _start_argocd(ctx, obj, owner):
+    """Config, RBAC and token for the instance, then its processes (idempotent)."""
+    meta = obj["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    argocd_config.ensure_config(ctx, obj, owner)
+    argocd_config.ensure_rbac(ctx, obj, owner, cluster_scoped=(namespace, name) == (
+        NAMESPACE, INSTANCE))
+    started = argocd_instance.start(ctx.state_dir, namespace, name,
+                                    argocd_config.controller_token(ctx, obj))
+    if started:
+        log.info("ArgoCD %s/%s: started %s", namespace, name, ", ".join(started))
 
 
 def reconcile(ctx, namespace, name):
@@ -104,16 +126,23 @@ def reconcile(ctx, namespace, name):
     api = "argoproj.io/" + version
     obj = ctx.kube.get(api, "argocds", name, namespace)
     if obj is None or obj["metadata"].get("deletionTimestamp"):
+        stop(ctx, namespace, name)
         return
     route = bool((((obj.get("spec") or {}).get("server") or {}).get("route") or {}).get("enabled"))
-    if (namespace, name) == (NAMESPACE, INSTANCE):
-        ensure_instance_objects(ctx, namespace, name)
-    else:
-        ensure_instance_objects(ctx, namespace, name, owner=obj, route=route)
+    default = (namespace, name) == (NAMESPACE, INSTANCE)
+    owner = None if default else obj
+    ensure_instance_objects(ctx, namespace, name, owner=owner, route=route or default)
+    _start_argocd(ctx, obj, owner)
     wanted = _argocd_status(ctx, obj)
     if core.differs(obj.get("status"), wanted):
         ctx.kube.patch_status(api, "argocds", name, wanted, namespace)
         log.info("ArgoCD %s/%s Available", namespace, name)
+
+
+def stop(ctx, namespace, name):
+    stopped = argocd_instance.stop(ctx.state_dir, namespace, name)
+    if stopped:
+        log.info("ArgoCD %s/%s gone: stopped %s", namespace, name, ", ".join(sorted(stopped)))
 
 
 def mark_pending(ctx, obj):
@@ -126,12 +155,14 @@ def mark_pending(ctx, obj):
 
 def run(ctx):
     def on_event(etype, obj):
-        if etype == "DELETED":
-            return
         namespace, name = core.meta_key(obj)
+        if etype == "DELETED" or obj["metadata"].get("deletionTimestamp"):
+            ctx.later(("argocd", namespace, name), 0, stop, ctx, namespace, name)
+            return
         if (obj.get("status") or {}).get("phase") == "Available":
-            # Already available: keep the host in step without waiting again.
-            if core.differs(obj.get("status"), _argocd_status(ctx, obj)):
+            # Already available: keep the processes running and the host in step.
+            if core.differs(obj.get("status"), _argocd_status(ctx, obj)) or \
+                    not argocd_instance.running(ctx.state_dir, namespace, name):
                 ctx.later(("argocd", namespace, name), 0, reconcile, ctx, namespace, name)
             return
         if not (obj.get("status") or {}).get("phase"):
