@@ -8,6 +8,7 @@ they are unit tested without a cluster; ``ensure_present``/``ensure_absent``
 drive them with the waiter.
 """
 
+import re
 from collections import namedtuple
 
 from ansible_collections.rhods.gitops.plugins.module_utils.apply import Applier
@@ -95,12 +96,27 @@ def _is_stale(timestamp, applied_at):
     return bool(applied_at and timestamp and timestamp < applied_at)
 
 
+_CHANNEL_IN_MESSAGE = re.compile(r"\bin channel (\S+?)[\s,.;:)]")
+
+
+def _about_another_channel(cond, sub):
+    """Whether a resolution message is about a channel the Subscription no longer asks for.
+
+    OLM v0 Subscriptions have no observedGeneration, and right after a spec change the catalog
+    operator may write the previous failure again, with a new timestamp, from its cache; its
+    message still names the old channel ("no operators found in channel nope ...")."""
+    named = set(_CHANNEL_IN_MESSAGE.findall((cond.get("message") or "") + " "))
+    channel = dig(sub, "spec.channel")
+    return bool(named) and bool(channel) and channel not in named
+
+
 def subscription_failure(applied_at=None):
     """Failure check on a Subscription: resolution failed, or its InstallPlan failed."""
     @predicate("Subscription failed")
     def check(sub):
         cond = _condition_is_true(sub, "ResolutionFailed")
-        if cond and not _is_stale(cond.get("lastTransitionTime"), applied_at):
+        if cond and not _is_stale(cond.get("lastTransitionTime"), applied_at) \
+                and not _about_another_channel(cond, sub):
             unhealthy = _condition_is_true(sub, "CatalogSourcesUnhealthy")
             note = (" The catalog source is unhealthy ({0}); run again once it is READY.".format(
                 describe_condition(unhealthy)) if unhealthy else "")

@@ -198,12 +198,9 @@ def test_resolution_failure_names_the_channel(playbook):
     assert "no operators found in channel nope" in msg
     assert "Check package, channel, source and source_namespace" in msg
     # Fixed, the next run installs: the old ResolutionFailed is older than the fix.
+    # The real OLM may write the old ResolutionFailed again (new timestamp, old channel in its
+    # message) just after the spec changed; olm_operator must not take it for the fixed spec's.
     fixed = playbook({"tasks": [operator_task(namespace, channel="stable")]})
-    if fixed.rc != 0 and "channel nope" in fixed.failures()[0]["msg"]:
-        # Known open defect found by the real OLM: it may rewrite the old ResolutionFailed
-        # (new message, new lastTransitionTime) just after the spec changed, from its cached
-        # Subscription; olm_operator takes that for a failure of the fixed spec.
-        pytest.xfail("olm_operator: stale ResolutionFailed rewritten after the fix")
     assert fixed.rc == 0, fixed
 
 

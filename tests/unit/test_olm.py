@@ -129,6 +129,15 @@ def test_resolution_failed_is_a_failure_with_what_to_do():
     assert "Check package, channel, source and source_namespace" in reason
 
 
+def test_a_resolution_failure_about_another_channel_is_stale():
+    """The real OLM writes the old failure again, with a new timestamp, after a channel fix."""
+    sub = subscription(conditions=[RESOLUTION_FAILED])
+    sub["spec"] = {"channel": "stable"}
+    assert subscription_failure("2025-06-01T10:00:00Z")(sub) == (False, "")
+    sub["spec"] = {"channel": "nope"}
+    assert subscription_failure("2025-06-01T10:00:00Z")(sub)[0]
+
+
 def test_a_failure_older_than_our_change_of_the_spec_is_ignored():
     sub = subscription(conditions=[RESOLUTION_FAILED])
     assert not subscription_failure(applied_at="2025-06-01T10:00:06Z")(sub)[0]
