@@ -12,6 +12,11 @@ import base64
 import os
 import re
 
+try:
+    import yaml
+except ImportError:  # ansible-core requires PyYAML; without it no kubeconfig is read here
+    yaml = None
+
 REDACTED = "<redacted>"
 # Environment variables of kubernetes.core's authentication that hold a secret.
 SECRET_ENV = ("K8S_AUTH_API_KEY", "K8S_AUTH_PASSWORD", "K8S_AUTH_CLIENT_KEY")
@@ -37,8 +42,9 @@ def _forms(value):
 
 def kubeconfig_secrets(path):
     """Credentials of every user of a kubeconfig file (empty when it cannot be read)."""
+    if yaml is None:
+        return []
     try:
-        import yaml  # pylint: disable=import-outside-toplevel
         with open(path, encoding="utf-8") as handle:
             config = yaml.safe_load(handle) or {}
     except Exception:  # pylint: disable=broad-except
