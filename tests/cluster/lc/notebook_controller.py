@@ -75,7 +75,7 @@ def healthy(probe_port):
 def start(control, metrics_port, probe_port):
     """Start the controller under a restart loop and wait for its health endpoint.
 
-    The controller watches Notebooks, whose CRD the simulated OLM installs only with
+    The controller watches Notebooks, whose CRD OLM installs only with
     rhods-operator. Until then controller-runtime retries, and after its cache sync
     timeout (2 minutes) the manager exits: the loop starts it again, as a Deployment
     would restart its pod.
