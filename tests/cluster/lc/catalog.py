@@ -37,9 +37,24 @@ def operator_crds(package, dsc_versions=("v1",)):
     docs = []
     for path in _operator_crd_files(package, dsc_versions):
         with open(path, encoding="utf-8") as handle:
-            docs.extend(d for d in yaml.safe_load_all(handle)
+            docs.extend(_as_served(d) for d in yaml.safe_load_all(handle)
                         if d and d.get("kind") == "CustomResourceDefinition")
     return docs
+
+
+# The one change made to an upstream CRD. The Kubeflow Notebook CRD of the pinned commit
+# requires status.conditions, containerState and readyReplicas, but the controller of the
+# same commit first updates a new Notebook's status with only readyReplicas (its conditions
+# marshal as null), which that schema refuses, forever ("status.conditions: Required value"
+# in its log, and no Notebook ever gets a status). ODH ships the controller with its own CRD;
+# here the status' "required" list is dropped, the rest of the schema stays upstream's.
+def _as_served(crd):
+    if crd["metadata"]["name"] == "notebooks.kubeflow.org":
+        for version in crd["spec"]["versions"]:
+            status = (((version.get("schema") or {}).get("openAPIV3Schema") or {})
+                      .get("properties") or {}).get("status") or {}
+            status.pop("required", None)
+    return crd
 
 
 # ---------------------------------------------------------------- one bundle
