@@ -165,8 +165,8 @@ LOCK = "example==1.0 --hash=sha256:" + "0" * 64
 
 IMAGES = [
     {"name": "lightgbm", "tag": "3.3.5", "display_name": "LightGBM", "recommended": True,
-     "software": [{"name": "Python", "version": "v3.11"}, {"name": "LightGBM",
-                                                         "version": "3.3.5"}],
+     "software": [{"name": "Python", "version": "v3.11"},
+                  {"name": "LightGBM", "version": "3.3.5"}],
      "python_dependencies": [{"name": "LightGBM", "version": "3.3.5"}], "requirements": LOCK},
     {"name": "lightgbm-legacy", "tag": "3.3.2", "display_name": "LightGBM (old)",
      "outdated": True, "requirements": LOCK, "order": 200},
