@@ -129,27 +129,35 @@ class WaitInRounds(ActionBase):
         return result
 
     def _run_rounds(self, args, interval, task_vars):
-        printer = ProgressPrinter((task_vars or {}).get("inventory_hostname", "localhost"))
-        timeout = _as_int(args.get("wait_timeout", DEFAULT_WAIT_TIMEOUT), DEFAULT_WAIT_TIMEOUT)
-        start = time.monotonic()
-        rounds = []
-        unreachable_at = None
-        while True:
-            spent = time.monotonic() - start
-            if rounds and spent >= timeout:
-                return timed_out(rounds, timeout, spent)
-            wait_round = {"seconds": interval, "spent": round(spent, 3)}
-            if unreachable_at is not None:  # an API server that was down may still be starting
-                wait_round["unreachable_at"] = unreachable_at
-            round_args = dict(args, wait_round=wait_round)
-            outcome = self._execute_module(module_args=round_args, task_vars=task_vars)
-            rounds.append(outcome)
-            unfinished = (outcome.get("wait_round") or {}).get("finished") is False
-            unreachable_at = (outcome.get("wait_round") or {}).get("unreachable_at")
-            display.vv("wait round {0}: started at {1}s, module elapsed {2}s, {3}".format(
-                len(rounds), round_args["wait_round"]["spent"], outcome.get("elapsed"),
-                "unfinished" if unfinished else "finished"))
-            if len(rounds) > 1 or unfinished:
-                printer.show(outcome.get("progress") or [])
-            if not unfinished or outcome.get("failed"):
-                return combine(rounds)
+        return run_in_rounds(self, args, interval, task_vars)
+
+
+def run_in_rounds(action, args, interval, task_vars, module_name=None):
+    """Run a waiting module in rounds of ``interval`` seconds from ``action`` (an
+    ActionBase); ``module_name`` defaults to the action's own module."""
+    printer = ProgressPrinter((task_vars or {}).get("inventory_hostname", "localhost"))
+    timeout = _as_int(args.get("wait_timeout", DEFAULT_WAIT_TIMEOUT), DEFAULT_WAIT_TIMEOUT)
+    start = time.monotonic()
+    rounds = []
+    unreachable_at = None
+    while True:
+        spent = time.monotonic() - start
+        if rounds and spent >= timeout:
+            return timed_out(rounds, timeout, spent)
+        wait_round = {"seconds": interval, "spent": round(spent, 3)}
+        if unreachable_at is not None:  # an API server that was down may still be starting
+            wait_round["unreachable_at"] = unreachable_at
+        round_args = dict(args, wait_round=wait_round)
+        named = {"module_name": module_name} if module_name else {}
+        outcome = action._execute_module(  # pylint: disable=protected-access
+            module_args=round_args, task_vars=task_vars, **named)
+        rounds.append(outcome)
+        unfinished = (outcome.get("wait_round") or {}).get("finished") is False
+        unreachable_at = (outcome.get("wait_round") or {}).get("unreachable_at")
+        display.vv("wait round {0}: started at {1}s, module elapsed {2}s, {3}".format(
+            len(rounds), round_args["wait_round"]["spent"], outcome.get("elapsed"),
+            "unfinished" if unfinished else "finished"))
+        if len(rounds) > 1 or unfinished:
+            printer.show(outcome.get("progress") or [])
+        if not unfinished or outcome.get("failed"):
+            return combine(rounds)

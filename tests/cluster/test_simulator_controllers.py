@@ -43,7 +43,7 @@ def kube(kube_client):
     return core.Kube(kube_client)
 
 
-def wait_for(what, fn, timeout=10.0, interval=0.02):
+def wait_for(what, fn, timeout=60.0, interval=0.02):
     """Poll ``fn`` until it returns something truthy; fail naming ``what`` and the last value."""
     deadline = time.monotonic() + timeout
     last = None
@@ -310,10 +310,10 @@ def test_projects_and_namespaces(kube):
                 kube.get("v1", "namespaces", project)))
         wait_for("Project and Namespace gone", lambda: kube.get(
             PROJECT, "projects", project) is None and kube.get(
-                "v1", "namespaces", project) is None, timeout=60)
+                "v1", "namespaces", project) is None, timeout=180)
         kube.delete("v1", "namespaces", plain)
         wait_for("mirror Project of a deleted Namespace gone",
-                 lambda: kube.get(PROJECT, "projects", plain) is None, timeout=60)
+                 lambda: kube.get(PROJECT, "projects", plain) is None, timeout=180)
     finally:
         for name in (requested, project, plain):
             kube.delete(PROJECT, "projects", name)
@@ -396,7 +396,7 @@ def test_dsc_ready_after_delay_with_dashboard_and_workbenches(kube, dsc_slot, si
         assert phase(dsc) == "Progressing"
         assert cond(dsc, "Ready")["status"] == "False"
     dsc = wait_for("DSC Ready", lambda: (lambda d: d if phase(d) == "Ready" else None)(
-        kube.get(dsc_slot.api, "datascienceclusters", "sim-dsc")), timeout=10)
+        kube.get(dsc_slot.api, "datascienceclusters", "sim-dsc")), timeout=60)
     assert time.monotonic() - started >= 1.0
     assert cond(dsc, "Ready")["status"] == "True"
     assert cond(dsc, "Available")["status"] == "True"
@@ -457,7 +457,7 @@ def test_dsc_component_that_never_becomes_ready(kube, dsc_slot, simulator):
     # Lift the failure: the component and the DSC become ready.
     simulator.set({"failures": {"dscComponents": {"workbenches": None}}})
     wait_for("DSC Ready once the failure is lifted", lambda: phase(kube.get(
-        dsc_slot.api, "datascienceclusters", "sim-dsc")) == "Ready", timeout=10)
+        dsc_slot.api, "datascienceclusters", "sim-dsc")) == "Ready", timeout=60)
 
 
 def test_second_dsc_gets_error(kube, dsc_slot, simulator):
@@ -544,13 +544,13 @@ def test_notebook_gets_statefulset_services_route_and_readiness(kube, namespace,
     wait_for("StatefulSet scaled to 0", lambda: kube.get(
         "apps/v1", "statefulsets", "wb", namespace)["spec"]["replicas"] == 0)
     wait_for("pod of the stopped Notebook gone", lambda: kube.get(
-        "v1", "pods", "wb-0", namespace) is None, timeout=30)
+        "v1", "pods", "wb-0", namespace) is None, timeout=120)
     wait_for("stopped Notebook reports 0 ready", lambda: not kube.get(
-        api, "notebooks", "wb", namespace)["status"].get("readyReplicas"), timeout=30)
+        api, "notebooks", "wb", namespace)["status"].get("readyReplicas"), timeout=120)
     kube.patch(api, "notebooks", "wb", {"metadata": {"annotations": {
         "kubeflow-resource-stopped": None}}}, namespace)
     wait_for("restarted Notebook ready", lambda: kube.get(
-        api, "notebooks", "wb", namespace)["status"].get("readyReplicas") == 1, timeout=30)
+        api, "notebooks", "wb", namespace)["status"].get("readyReplicas") == 1, timeout=120)
 
 
 # ---------------------------------------------------------------------------

@@ -378,8 +378,10 @@ def test_an_object_deleted_by_hand_comes_back_and_the_playbook_reports_it_health
     app = applications(objects)["minio"]
     assert (app["status"]["sync"]["status"], app["status"]["health"]["status"]) == (
         "Synced", "Healthy")
-    assert "Wait until the pushed commit is Synced and Healthy in the Application of " \
-        "component minio" in result.stdout
+    # The delivery step succeeds only once the Application is Synced at the pushed commit and
+    # Healthy, and says so.
+    assert "Application openshift-gitops/rhods-gitops-minio: Synced at %s, Healthy" % (
+        head(gitops["repo"])[:12]) in result.stdout
 
 
 def test_a_broken_manifest_fails_the_sync_and_the_error_names_it(gitops, cluster, objects):

@@ -298,15 +298,15 @@ def test_a_crd_that_comes_late_is_awaited(playbook, kube_client, cluster):
     run = playbook({"tasks": [
         {"name": "wait for a Widget whose kind is not served yet",
          "rhods.gitops.k8s_wait": {"api_version": "example.localcluster.test/v1", "kind": "Widget",
-                                   "name": "w1", "namespace": namespace, "wait_timeout": 120,
+                                   "name": "w1", "namespace": namespace, "wait_timeout": 600,
                                    "kubeconfig": cluster.kubeconfig},
-         "async": 150, "poll": 0, "register": "widget_wait"},
+         "async": 660, "poll": 0, "register": "widget_wait"},
         operator_task(namespace, package="example-crd-operator"),
         {"name": "create a Widget right away", "rhods.gitops.apply": {
             "definitions": [widget], "kubeconfig": cluster.kubeconfig}},
         {"name": "the early wait saw it", "ansible.builtin.async_status": {
             "jid": "{{ widget_wait.ansible_job_id }}"},
-         "register": "waited", "until": "waited.finished", "retries": 60, "delay": 1},
+         "register": "waited", "until": "waited.finished", "retries": 600, "delay": 1},
         save("operator"), save("waited"),
     ]})
     assert run.rc == 0, run

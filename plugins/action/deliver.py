@@ -1,0 +1,190 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Action plugin rhods.gitops.deliver: one component's objects, in either delivery mode.
+
+direct: the objects with one server-side apply (``apply``), then the Secrets with another
+whose result carries no value. gitops: the objects rendered into the tree, committed and
+pushed (``render_tree``); the component's Application ensured; the Secrets applied directly
+once Argo CD has created their namespaces; then the Application awaited, Synced at the pushed
+commit and Healthy (``argocd_application``, in rounds with progress). The decisions are in
+plugins/plugin_utils/delivery.py; this file only calls the modules.
+"""
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+from ansible.utils.vars import merge_hash
+
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.rhods.gitops.plugins.module_utils.args import DEFAULT_PROGRESS_INTERVAL
+from ansible_collections.rhods.gitops.plugins.module_utils.live_fields import keep_live_fields
+from ansible_collections.rhods.gitops.plugins.plugin_utils import delivery
+from ansible_collections.rhods.gitops.plugins.plugin_utils.wait_rounds import run_in_rounds
+
+OWN_SPEC = {
+    "component": {"type": "str", "required": True},
+    "manifests": {"type": "list", "elements": "dict", "required": True},
+    "delivery": {"type": "str", "choices": list(delivery.MODES)},
+    "ignore_differences": {"type": "list", "elements": "dict", "default": []},
+    "keep_live_fields": {"type": "list", "elements": "dict", "default": []},
+    "force_conflicts": {"type": "bool", "default": False},
+    "progress_interval": {"type": "int", "default": DEFAULT_PROGRESS_INTERVAL},
+}
+NAMESPACE_ACTIVE = "status.phase == 'Active'"
+display = Display()
+
+
+class ActionModule(ActionBase):
+    """See the module docstring and plugins/modules/deliver.py."""
+
+    _supports_check_mode = True
+    _supports_async = False
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp  # unused, as in ansible.builtin.normal
+        self.task_vars = task_vars or {}
+        args = dict(self._task.args)
+        self.auth = {key: args.pop(key) for key in list(args) if key in AUTH_ARG_SPEC}
+        checked = ArgumentSpecValidator(OWN_SPEC).validate(args)
+        if checked.error_messages:  # never echoes the arguments: manifests hold Secrets
+            return merge_hash(result, {"failed": True, "msg": "rhods.gitops.deliver: {0}".format(
+                "; ".join(checked.error_messages))})
+        params = checked.validated_parameters
+        try:
+            component = delivery.check_component(params["component"])
+            objects, secrets = delivery.split(params["manifests"])
+            mode = delivery.delivery_mode(params["delivery"] or self._variable(
+                delivery.DELIVERY_VARIABLE))
+            if mode == "direct":
+                outcome = self._direct(params, objects, secrets)
+            else:
+                target = delivery.gitops_target(self._variable(delivery.TARGET_FACT), component)
+                outcome = self._gitops(params, target, component, objects, secrets)
+        except delivery.DeliveryInputError as exc:
+            return merge_hash(result, {"failed": True, "msg": "{0}; nothing was changed.".format(exc)})
+        outcome.update(component=component, delivery=mode)
+        self._remove_tmp_path(self._connection._shell.tmpdir)
+        return merge_hash(result, outcome)
+
+    # the modules
+
+    def _variable(self, name):
+        value = self.task_vars.get(name)
+        return self._templar.template(value) if value is not None else None
+
+    def _module(self, name, args, kube=True):
+        module_args = dict(self.auth, **args) if kube else dict(args)
+        return self._execute_module(module_name="rhods.gitops." + name, module_args=module_args,
+                                    task_vars=self.task_vars)
+
+    def _apply(self, definitions, force_conflicts, secret=False):
+        result = self._module("apply", {"definitions": definitions,
+                                        "force_conflicts": force_conflicts})
+        result.pop("invocation", None)
+        if secret:
+            return delivery.hide_secret_result(result, len(definitions))
+        return result
+
+    # direct delivery
+
+    def _direct(self, params, objects, secrets):
+        steps = []
+        if objects:
+            if params["keep_live_fields"]:
+                objects = keep_live_fields(objects, self._live(objects, params["keep_live_fields"]),
+                                           params["keep_live_fields"])
+            steps.append(self._apply(objects, params["force_conflicts"]))
+        if secrets and not any(s.get("failed") for s in steps):
+            steps.append(self._apply(secrets, params["force_conflicts"], secret=True))
+        return outcome_of(steps, applied=steps[0].get("results", []) if objects else [])
+
+    def _live(self, objects, rules):
+        """The live objects of the kinds whose fields are kept, one list per kind and namespace."""
+        kinds = {rule.get("kind") for rule in rules}
+        seen, live = set(), []
+        for obj in objects:
+            key = (obj.get("apiVersion"), obj.get("kind"), (obj.get("metadata") or {}).get("namespace"))
+            if key[1] not in kinds or key in seen:
+                continue
+            seen.add(key)
+            found = self._execute_module(
+                module_name="kubernetes.core.k8s_info", task_vars=self.task_vars,
+                module_args=dict(self.auth, api_version=key[0], kind=key[1], namespace=key[2]))
+            if found.get("failed"):
+                raise delivery.DeliveryInputError("cannot read the live {0} objects: {1}".format(
+                    key[1], found.get("msg")))
+            live.extend(found.get("resources") or [])
+        return live
+
+    # GitOps delivery
+
+    def _gitops(self, params, target, component, objects, secrets):
+        steps = [self._module("render_tree", delivery.render_args(target, component, objects),
+                              kube=False)]
+        if steps[0].get("failed"):
+            return outcome_of(steps)
+        app = delivery.application_args(target, component, objects + secrets, steps[0],
+                                        params["ignore_differences"])
+        if secrets:
+            steps.append(self._module("argocd_application", dict(app, wait=False)))
+            steps.extend(self._namespaces_of(secrets, target))
+            if not any(s.get("failed") for s in steps):
+                steps.append(self._apply(secrets, params["force_conflicts"], secret=True))
+        if any(s.get("failed") for s in steps):
+            return outcome_of(steps)
+        wait = dict(app, wait=True, wait_timeout=target["timeout"])
+        if target["push"] and steps[0].get("revision"):
+            wait["expected_revision"] = steps[0]["revision"]
+        if self._play_context.check_mode or params["progress_interval"] <= 0:
+            steps.append(self._module("argocd_application", wait))
+        else:
+            steps.append(run_in_rounds(self, dict(self.auth, **wait), params["progress_interval"],
+                                       self.task_vars, module_name="rhods.gitops.argocd_application"))
+        final = outcome_of(steps, revision=steps[0].get("revision"), path=steps[0].get("path"))
+        final["application"] = {"name": app["name"], "sync_status": steps[-1].get("sync_status"),
+                                "health_status": steps[-1].get("health_status"),
+                                "revision": steps[-1].get("revision")}
+        if not final.get("failed") and not self._play_context.check_mode:
+            display.display("  [{0}] Application {1}/{2}: {3} at {4}, {5}".format(
+                self.task_vars.get("inventory_hostname", "localhost"), app["namespace"],
+                app["name"], final["application"]["sync_status"],
+                (final["application"]["revision"] or "?")[:12],
+                final["application"]["health_status"]))
+        return final
+
+    def _namespaces_of(self, secrets, target):
+        """Wait until Argo CD has created the namespaces the Secrets go to."""
+        out = []
+        for namespace in delivery.gitops_namespaces(secrets):
+            if self._play_context.check_mode:
+                break
+            out.append(self._module("k8s_wait", {
+                "kind": "Namespace", "name": namespace, "condition": NAMESPACE_ACTIVE,
+                "wait_timeout": target["timeout"]}))
+            if out[-1].get("failed"):
+                break
+        return out
+
+
+def outcome_of(steps, **extra):
+    """One task result from the module results, in order: changed if any changed, the
+    first failure's message, every diff."""
+    out = {"changed": any(s.get("changed") for s in steps)}
+    failed = [s for s in steps if s.get("failed")]
+    if failed:
+        out.update(failed=True, msg=failed[0].get("msg") or "delivery failed")
+        for key in ("problems", "resources", "awaiting", "state", "reason"):
+            if key in failed[0]:
+                out[key] = failed[0][key]
+    diffs = []
+    for step in steps:
+        diff = step.get("diff")
+        diffs.extend(diff if isinstance(diff, list) else [diff] if diff else [])
+    if diffs:
+        out["diff"] = diffs
+    warnings = [w for s in steps for w in s.get("warnings") or []]
+    if warnings:
+        out["warnings"] = warnings
+    out.update({key: value for key, value in extra.items() if value is not None})
+    return out

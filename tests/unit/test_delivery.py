@@ -1,0 +1,95 @@
+"""What the deliver action decides before it calls a module (pure logic of
+plugins/plugin_utils/delivery.py)."""
+
+import pytest
+
+from ansible_collections.rhods.gitops.plugins.plugin_utils import delivery
+
+NS = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "minio"}}
+PVC = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+       "metadata": {"name": "data", "namespace": "minio"}}
+SECRET = {"apiVersion": "v1", "kind": "Secret",
+          "metadata": {"name": "minio-root-user", "namespace": "minio"},
+          "stringData": {"MINIO_ROOT_PASSWORD": "s3cr3t-value"}}
+TARGET = {"repo_url": "https://git.example.com/c.git", "push_url": "", "revision": "main",
+          "path": "rhods-gitops", "render_dir": "/tmp/w", "push": True, "git_username": "bot",
+          "git_password": "t0ken", "author_name": "a", "author_email": "a@b",
+          "application_prefix": "rhods-gitops-", "argocd_namespace": "openshift-gitops",
+          "project": "rhods-gitops", "sync_policy": {"automated": {"prune": True}},
+          "ignore_differences": [{"kind": "Route", "jsonPointers": ["/spec/host"]}],
+          "finalizer": False, "timeout": 900}
+
+
+def test_secrets_are_split_off_in_order():
+    other_secret = dict(SECRET, metadata={"name": "b", "namespace": "minio"})
+    objects, secrets = delivery.split([NS, SECRET, PVC, other_secret])
+    assert objects == [NS, PVC]
+    assert secrets == [SECRET, other_secret]
+
+
+def test_a_kind_named_secret_of_another_group_is_not_a_secret():
+    sealed = {"apiVersion": "bitnami.com/v1alpha1", "kind": "Secret", "metadata": {"name": "x"}}
+    assert delivery.split([sealed]) == ([sealed], [])
+
+
+@pytest.mark.parametrize("bad", [None, "a", [NS, "b"], {"a": 1}])
+def test_manifests_that_are_not_a_list_of_objects_are_refused(bad):
+    with pytest.raises(delivery.DeliveryInputError, match="list of objects"):
+        delivery.split(bad)
+
+
+@pytest.mark.parametrize("name", ["Minio", "-a", "a_b", "", None, "custom notebook"])
+def test_component_names_that_cannot_name_a_folder_and_an_application_are_refused(name):
+    with pytest.raises(delivery.DeliveryInputError, match="component"):
+        delivery.check_component(name)
+
+
+def test_the_mode_defaults_to_direct_and_names_the_variable_when_wrong():
+    assert delivery.delivery_mode(None) == "direct"
+    assert delivery.delivery_mode("") == "direct"
+    assert delivery.delivery_mode("gitops") == "gitops"
+    with pytest.raises(delivery.DeliveryInputError, match="rhods_gitops_delivery must be"):
+        delivery.delivery_mode("argo")
+
+
+def test_gitops_without_the_target_fact_says_which_role_publishes_it():
+    with pytest.raises(delivery.DeliveryInputError) as info:
+        delivery.gitops_target(None, "minio")
+    assert "rhods_gitops_target" in str(info.value) and "gitops_bootstrap" in str(info.value)
+    with pytest.raises(delivery.DeliveryInputError, match="lacks push, project"):
+        delivery.gitops_target({k: v for k, v in TARGET.items() if k not in ("push", "project")},
+                               "minio")
+    with pytest.raises(delivery.DeliveryInputError, match="rhods_gitops_repo_url"):
+        delivery.gitops_target(dict(TARGET, repo_url=""), "minio")
+
+
+def test_the_tree_is_pushed_to_the_push_url_else_the_repository():
+    args = delivery.render_args(TARGET, "minio", [NS])
+    assert args["git"]["url"] == TARGET["repo_url"]
+    assert args["git"]["username"] == "bot" and args["git"]["password"] == "t0ken"
+    assert args["dest"] == "/tmp/w" and args["path"] == "rhods-gitops"
+    pushed = delivery.render_args(dict(TARGET, push_url="file:///r.git", git_username="",
+                                       git_password=""), "minio", [NS])
+    assert pushed["git"]["url"] == "file:///r.git"
+    assert "username" not in pushed["git"] and "password" not in pushed["git"]
+
+
+def test_the_application_joins_the_target_rules_with_the_component_rules():
+    rule = {"group": "kubeflow.org", "kind": "Notebook", "jsonPointers": ["/spec/x"]}
+    app = delivery.application_args(TARGET, "custom-notebook", [PVC, NS], {"path": "rhods-gitops/c"},
+                                    [rule])
+    assert app["name"] == "rhods-gitops-custom-notebook"
+    assert app["path"] == "rhods-gitops/c" and app["target_revision"] == "main"
+    assert app["destination"] == {"namespace": "minio"}
+    assert app["ignore_differences"] == TARGET["ignore_differences"] + [rule]
+    assert app["labels"]["app.kubernetes.io/component"] == "custom-notebook"
+    assert TARGET["ignore_differences"] == [{"kind": "Route", "jsonPointers": ["/spec/host"]}]
+
+
+def test_a_secret_result_keeps_no_value():
+    result = {"changed": True, "diff": [{"after": "s3cr3t-value"}],
+              "results": [{"object": SECRET}], "invocation": {"module_args": {"x": SECRET}}}
+    shown = delivery.hide_secret_result(result, 1)
+    assert shown == {"changed": True, "secrets": 1}
+    failed = delivery.hide_secret_result({"failed": True, "msg": "forbidden"}, 2)
+    assert failed["failed"] and failed["msg"] == "Cannot apply the 2 Secret(s): forbidden"
