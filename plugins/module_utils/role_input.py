@@ -39,13 +39,26 @@ def _message(error):
     return error.msg
 
 
+def _numbers_for_strings(options, values, where):
+    """A float where the spec wants a string in a list item or mapping: YAML read ``3.10`` as
+    3.1, the validator would quietly make it "3.1"; say so instead. (A top-level variable such as
+    ``custom_notebook_base_tag: 2025.2`` is converted, as the roles always did.)"""
+    if not where:
+        return []
+    return ["{0}.{1} is the number {2!r}: quote it so YAML keeps it a string (\"{2}\" is what "
+            "YAML read).".format(where, name, values[name])
+            for name, spec in options.items()
+            if spec.get("type", "str") == "str" and isinstance(values.get(name), float)]
+
+
 def _check_level(options, values, where, secrets):
     """Validate one mapping; return (normalized mapping, problems)."""
+    numbers = _numbers_for_strings(options, values, where)
     result = ArgumentSpecValidator(_level(options)).validate(values)
     secrets.update(result._no_log_values)  # pylint: disable=protected-access
     prefix = where + ": " if where else ""
     out = result.validated_parameters
-    problems = [prefix + _message(error) for error in result.errors.errors]
+    problems = numbers + [prefix + _message(error) for error in result.errors.errors]
     for name, spec in options.items():
         sub, value = spec.get("options"), out.get(name)
         if not sub or value is None:

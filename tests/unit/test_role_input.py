@@ -73,12 +73,19 @@ def test_a_workbench_gets_every_default_of_the_spec():
     assert workbench["access"] == {"users": [], "groups": []}
 
 
+def test_a_number_where_the_spec_wants_a_string_must_be_quoted():
+    _fact, problems = checked("custom_notebook", custom_notebook_images=[
+        {"name": "plain", "tag": 3.10, "requirements": LOCK}], custom_notebook_workbenches=[])
+    assert problems == ["custom_notebook_images[0].tag is the number 3.1: quote it so YAML keeps "
+                        "it a string (\"3.1\" is what YAML read)."]
+
+
 def test_an_image_gets_every_default_of_the_spec():
     fact, problems = checked("custom_notebook", custom_notebook_images=[
-        {"name": "plain", "tag": 1.5, "requirements": LOCK}], custom_notebook_workbenches=[])
+        {"name": "plain", "tag": 15, "requirements": LOCK}], custom_notebook_workbenches=[])
     assert problems == []
     (image,) = fact["custom_notebook_images"]
-    assert image["tag"] == "1.5" and image["creator"] == "rhods.gitops" and image["order"] == 100
+    assert image["tag"] == "15" and image["creator"] == "rhods.gitops" and image["order"] == 100
     assert image["source"] == {"type": "dockerfile", "uri": None, "ref": None, "context_dir": None,
                                "dockerfile_path": "Containerfile", "secret": None, "dir": None}
     assert image["display_name"] == "plain" and image["base_tag"] == "2025.2"
