@@ -8,7 +8,8 @@ short_description: Check a role's variables against its argument spec and publis
 description:
   - Reads the entry point O(entry_point) of C(roles/<role>/meta/argument_specs.yml) of this
     collection, the only place where a role's keys, types, defaults and choices are written.
-  - Checks the role's variables with ansible-core's own argument spec validator, one level at a
+  - >-
+    Checks the role's variables with ansible-core's own argument spec validator, one level at a
     time, so each problem names the variable and the list item
     (C(dsp_projects[1].connections[0]: missing required arguments: bucket)); then the checks a
     spec cannot express (DNS-1123 and bucket names, Kubernetes quantities, rules across fields).
