@@ -72,7 +72,7 @@ def _connection_problems(conn, field):
     return out
 
 
-def _first_seen(names, field, what):
+def _first_seen(names, what):
     """Problems of names given twice (``names``: ``[(where, name)]``)."""
     out, seen = [], {}
     for where, name in names:
@@ -95,10 +95,10 @@ def problems(projects, field="dsp_projects"):
         for j, conn in enumerate(connections):
             out.extend(_connection_problems(conn, "{0}.connections[{1}]".format(where, j)))
         out.extend(_first_seen([("{0}.connections[{1}]".format(where, j), c["name"])
-                                for j, c in enumerate(connections)], field,
+                                for j, c in enumerate(connections)],
                                "each connection once per project"))
     out.extend(_first_seen([("{0}[{1}]".format(field, i), p["name"])
-                            for i, p in enumerate(projects)], field, "each project once"))
+                            for i, p in enumerate(projects)], "each project once"))
     return out
 
 
