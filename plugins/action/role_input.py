@@ -11,6 +11,7 @@ import os
 import yaml
 
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.rhods.gitops.plugins.module_utils import role_input
@@ -62,6 +63,6 @@ class ActionModule(ActionBase):
             return result
         result["ansible_facts"] = {role + "_input": role_input.derive(role, values)}
         # The fact may carry credentials (no_log options of the spec): hide it from the output.
-        if secrets and task_vars.get("rhods_gitops_no_log", True):
+        if secrets and boolean(self._templar.template(task_vars.get("rhods_gitops_no_log", True)), strict=False):
             result["_ansible_no_log"] = True
         return result
