@@ -4,9 +4,9 @@
 - ``project_name_problems(name, field)``: a Data Science Project name the
   dashboard accepts (DNS-1123 label, not ``openshift*``/``kube*``).
 - ``bucket_name_problems(name, field)``: an S3 bucket name.
-- ``dsp_problems(projects, field='dsp_projects')``: every problem of the
-  ``dsp_projects`` list at once.
-- ``dsp_normalize(projects, defaults)``: the list with every default filled in.
+- ``dns_label_problems(name, field, what)``: a DNS-1123 label.
+- ``dsp_normalize(dsp_input, minio)``: ``dsp_projects`` with the defaults that depend on
+  other fields and on MinIO filled in (``dsp_input``: the fact of ``rhods.gitops.role_input``).
 - ``k8s_identities(manifests)``: apiVersion, kind, namespace and name of each
   manifest (what ``rhods.gitops.prune`` keeps), nothing else.
 - ``dsp_verification_list(normalized)``: the connections as ``rhods.gitops.s3_check``
@@ -21,16 +21,6 @@ say what to do; an empty list means the input is fine.
 from ansible_collections.rhods.gitops.plugins.module_utils import dsp, naming
 
 
-def bucket_names_problems(names, field):
-    """Problems of a list of bucket names (``field[0]``, ``field[1]``, ...)."""
-    if not isinstance(names, list):
-        return ["{0} must be a list of bucket names.".format(field)]
-    out = []
-    for index, name in enumerate(names):
-        out.extend(naming.bucket_name_problems(name, "{0}[{1}]".format(field, index)))
-    return out
-
-
 class FilterModule:
     """rhods.gitops naming and Data Science Project filters."""
 
@@ -38,9 +28,7 @@ class FilterModule:
         return {
             "project_name_problems": naming.project_name_problems,
             "bucket_name_problems": naming.bucket_name_problems,
-            "bucket_names_problems": bucket_names_problems,
             "dns_label_problems": naming.dns_label_problems,
-            "dsp_problems": dsp.problems,
             "dsp_normalize": dsp.normalize,
             "k8s_identities": dsp.identities,
             "dsp_verification_list": dsp.verification_list,

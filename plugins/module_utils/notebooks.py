@@ -137,8 +137,8 @@ def validate_images(images, variable="custom_notebook_images"):
         check_tag(errors, where, "tag", tag, "3.3.5")
         if image.get("base_tag") is not None:
             check_tag(errors, where, "base_tag", image.get("base_tag"), "2025.2")
-        source = image.get("source") or {"type": "dockerfile"}
-        stype = source.get("type", "dockerfile") if isinstance(source, dict) else None
+        source = image.get("source")
+        stype = source.get("type") if isinstance(source, dict) else None
         if stype not in SOURCE_TYPES:
             errors.append("{0}: source.type {1!r} is not one of {2}.".format(
                 where, stype, ", ".join(SOURCE_TYPES)))
@@ -196,10 +196,9 @@ def validate_workbenches(workbenches, sizes, declared_images, existing_streams=N
         if bench.get("pvc_name") is not None:
             check_subdomain(errors, where, "pvc_name", bench.get("pvc_name"),
                             "demo-lightgbm-workbench")
-        shm = require_quantity(errors, where, "shm_size", bench.get("shm_size", "2Gi"), "2Gi")
-        require_quantity(errors, where, "storage_size", bench.get("storage_size", "20Gi"),
-                         "20Gi")
-        size = bench.get("size", "Small")
+        shm = require_quantity(errors, where, "shm_size", bench.get("shm_size"), "2Gi")
+        require_quantity(errors, where, "storage_size", bench.get("storage_size"), "20Gi")
+        size = bench.get("size")
         if size not in (sizes or {}):
             errors.append("{0}: size {1!r} is not one of the sizes in custom_notebook_sizes "
                           "({2}).".format(where, size, ", ".join(sorted(sizes or {})) or "none"))
@@ -239,6 +238,46 @@ def validate_workbenches(workbenches, sizes, declared_images, existing_streams=N
         raise GitopsError("Invalid {0}:\n- {1}".format(variable, "\n- ".join(errors)),
                           errors=errors)
     return warnings
+
+
+def _errors_of(check, *args):
+    try:
+        check(*args)
+    except GitopsError as error:
+        return list(error.details.get("errors") or [error.msg])
+    return []
+
+
+def input_problems(values):
+    """The problems of the role's normalized input a spec cannot express (no cluster)."""
+    images = values["custom_notebook_images"]
+    declared = [(i.get("name"), str(i.get("tag"))) for i in images]
+    return (_errors_of(validate_images, images)
+            + _errors_of(validate_workbenches, values["custom_notebook_workbenches"],
+                         values["custom_notebook_sizes"], declared))
+
+
+def derive(values):
+    """The defaults that depend on other fields: an image's display name (its name) and base
+    tag (custom_notebook_base_tag); a workbench's display name and PVC (its name), the PVC's
+    display name and description, and access (custom_notebook_default_access)."""
+    out = dict(values)
+    out["custom_notebook_images"] = [dict(
+        image, display_name=image["display_name"] or image["name"],
+        base_tag=image["base_tag"] or values["custom_notebook_base_tag"])
+        for image in values["custom_notebook_images"]]
+    out["custom_notebook_workbenches"] = [_derive_workbench(bench, values)
+                                          for bench in values["custom_notebook_workbenches"]]
+    return out
+
+
+def _derive_workbench(bench, values):
+    pvc_name = bench["pvc_name"] or bench["name"]
+    return dict(bench, display_name=bench["display_name"] or bench["name"], pvc_name=pvc_name,
+                storage_display_name=bench["storage_display_name"] or pvc_name,
+                storage_description=bench["storage_description"] or "Storage of workbench "
+                + bench["name"],
+                access=bench["access"] or values["custom_notebook_default_access"])
 
 
 def check_base_tag(stream, namespace, name, tag, users):

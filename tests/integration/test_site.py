@@ -33,6 +33,39 @@ def site(cluster, s3server):
         mirror.stop()
 
 
+# ---------------------------------------------------------------- bad input, nothing changed
+
+BAD_INPUT = [
+    pytest.param({"dsp_projects": [{"name": "ok-site-project"}, {"name": "kube-lab"}]},
+                 ["dsp_projects[1].name 'kube-lab'", "Fix these dsp variables"], id="dsp-name"),
+    pytest.param({"custom_notebook_workbenches": [
+        {"name": "site-wb", "namespace": "notebook-demo", "image": "lightgbm:3.3.5",
+         "shm_size": "2GB"}]},
+        ["custom_notebook_workbenches[0] (site-wb): shm_size '2GB' is not a Kubernetes quantity",
+         "Fix these custom_notebook variables"], id="custom-notebook-shm"),
+    pytest.param({"custom_notebook_workbenches": [
+        {"name": "site-wb", "namespace": "notebook-demo", "image": "lightgbm:3.3.5",
+         "shm": "2Gi"}]},
+        ["custom_notebook_workbenches[0]: unknown key(s) shm"], id="custom-notebook-key"),
+]
+
+
+@pytest.mark.parametrize("variables, expected", BAD_INPUT)
+def test_bad_input_of_any_role_fails_before_anything_changes(cluster, variables, expected):
+    """site.yml checks the input of every role first: bad input of the last role fails
+    before gitops_bootstrap (the first one) installs anything."""
+    window = AuditWindow(cluster.audit_log)
+    res = play(cluster, SITE, variables)
+    window.close()
+    assert res.rc != 0, str(res)
+    for text in expected:
+        assert text in res.stdout, str(res)
+    assert "nothing was changed" in res.stdout
+    written = writes(window.events())
+    assert written == [], [(e["verb"], e["requestURI"]) for e in written]
+    assert "TASK [rhods.gitops.gitops_bootstrap" not in res.stdout
+
+
 def test_site_converges(site):
     assert site["first"].failed == 0 and site["first"].changed >= 0, str(site["first"])
 

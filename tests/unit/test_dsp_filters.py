@@ -2,12 +2,17 @@
 
 import copy
 
-from ansible_collections.rhods.gitops.plugins.filter.naming import (
-    FilterModule,
-    bucket_names_problems,
-)
+import os
+
+import yaml
+
+from ansible_collections.rhods.gitops.plugins.filter.naming import FilterModule
 from ansible_collections.rhods.gitops.plugins.filter.workloads import pod_problems
-from ansible_collections.rhods.gitops.plugins.module_utils import dsp
+from ansible_collections.rhods.gitops.plugins.module_utils import dsp, role_input
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+with open(os.path.join(REPO_ROOT, "roles", "dsp", "meta", "argument_specs.yml"), encoding="utf-8") as _f:
+    OPTIONS = yaml.safe_load(_f)["argument_specs"]["main"]["options"]
 
 DEMO = [{"name": "notebook-demo", "display_name": "Notebook Demo",
          "description": "Project created to demonstrate custom notebook images and notebook "
@@ -18,16 +23,26 @@ EXTERNAL = {"name": "archive", "type": "s3", "endpoint": "https://s3.example.com
             "bucket": "team-archive", "access_key": "AKIAEXAMPLE", "secret_key": "s3cr3t"}
 
 
+def checked(projects, **settings):
+    """The role's input as rhods.gitops.role_input makes it: (dsp_input, problems)."""
+    values, problems, _secrets = role_input.normalize(OPTIONS, dict(settings, dsp_projects=projects))
+    return values, problems or role_input.problems("dsp", values)
+
+
+def text_of(projects):
+    return "\n".join(checked(projects)[1])
+
+
 def test_filters_are_registered():
     names = set(FilterModule().filters())
-    assert {"dsp_problems", "dsp_normalize", "dsp_verification_list", "dsp_uses_minio",
+    assert {"dsp_normalize", "dsp_verification_list", "dsp_uses_minio",
             "k8s_identities", "project_name_problems", "bucket_name_problems",
-            "bucket_names_problems", "dns_label_problems"} <= names
+            "dns_label_problems"} <= names
 
 
 def test_the_demo_is_valid():
-    assert dsp.problems(DEMO) == []
-    assert dsp.problems([]) == []
+    assert checked(DEMO)[1] == []
+    assert checked([])[1] == []
 
 
 def test_all_problems_at_once_each_naming_its_field():
@@ -38,48 +53,71 @@ def test_all_problems_at_once_each_naming_its_field():
         {"name": "good", "connections": [
             {"name": "a", "type": "minio", "bucket": "Bad_Bucket"},
             {"name": "a", "type": "minio", "bucket": "fine-bucket", "secret_key": "x"}],
-         "access": [{"role": "owner", "users": ["u"]}, {"role": "view"}]},
+         "access": [{"role": "view", "users": [""]}, {"role": "view"}]},
         {"name": "good"},
-        "not-a-dict",
     ]
-    problems = dsp.problems(projects)
-    text = "\n".join(problems)
+    text = text_of(projects)
     for field in ("dsp_projects[0].name", "dsp_projects[1].name",
                   "dsp_projects[1].connections[0].access_key",
                   "dsp_projects[1].connections[0].secret_key",
                   "dsp_projects[2].connections[0].bucket",
                   "dsp_projects[2].connections[1].name",
                   "dsp_projects[2].connections[1].secret_key",
-                  "dsp_projects[2].access[0].role", "dsp_projects[2].access[1]",
-                  "dsp_projects[3].name", "dsp_projects[4]"):
+                  "dsp_projects[2].access[0].users[0]", "dsp_projects[2].access[1]",
+                  "dsp_projects[3].name"):
         assert field in text, field
     assert "vault" in text
 
 
-def test_unknown_keys_and_wrong_types():
-    problems = dsp.problems([{"name": "p", "secretkey": 1, "labels": "x",
-                              "connections": [{"name": "c", "type": "gcs", "bucket": "bkt",
-                                               "verify": "maybe",
-                                               "endpoint": "s3.example.com"}]}])
-    text = "\n".join(problems)
-    assert "unknown key(s) secretkey" in text
-    assert "dsp_projects[0].labels must be a mapping" in text
-    assert "dsp_projects[0].connections[0].type is 'gcs'" in text
-    assert "verify is 'maybe'" in text
+def test_the_spec_refuses_unknown_keys_wrong_types_and_choices_naming_the_item():
+    text = text_of([{"name": "p", "secretkey": 1, "labels": "x",
+                     "access": [{"role": "owner", "users": ["u"]}],
+                     "connections": [{"name": "c", "type": "gcs", "bucket": "bkt",
+                                      "verify": "maybe"}, {"type": "s3"}]},
+                    "not-a-dict"])
+    assert "dsp_projects[0]: unknown key(s) secretkey. Supported parameters include: access" in text
+    assert "labels" in text and "dict" in text
+    assert "dsp_projects[0].access[0]: value of role must be one of: admin, edit, view, got: owner" in text
+    assert "dsp_projects[0].connections[0]: value of type must be one of: minio, s3, got: gcs" in text
+    assert "dsp_projects[0].connections[0]: value of verify must be one of" in text
+    assert "dsp_projects[0].connections[1]: missing required arguments: bucket, name" in text
+    assert "dsp_projects" in text and "not-a-dict" not in text.replace("'not-a-dict'", "")
+    assert checked({"name": "x"})[1]
+
+
+def test_the_spec_fills_nested_defaults():
+    values, problems = checked([{"name": "p", "connections": [{"name": "c", "bucket": "bkt",
+                                                               "endpoint": "https://s3",
+                                                               "access_key": "a",
+                                                               "secret_key": "b"}]}])
+    assert problems == []
+    (conn,) = values["dsp_projects"][0]["connections"]
+    assert conn["type"] == "s3" and conn["verify"] is None
+    assert values["dsp_verify_connections"] == "auto" and values["dsp_prune"] is True
+
+
+def test_an_url_must_start_with_http():
+    text = text_of([{"name": "p", "connections": [dict(EXTERNAL, endpoint="s3.example.com")]}])
     assert "endpoint is 's3.example.com': give a URL that starts with http://" in text
-    assert dsp.problems({"name": "x"}) == ["dsp_projects must be a list of projects, not a dict."]
 
 
 def test_problems_never_show_secret_values():
     bad = copy.deepcopy(EXTERNAL)
-    bad.update(bucket="Bad_Bucket", name="Bad Name", secret_key="TOP-SECRET-VALUE")
-    text = "\n".join(dsp.problems([{"name": "p", "connections": [bad]}]))
-    assert "TOP-SECRET-VALUE" not in text
+    bad.update(bucket="Bad_Bucket", name="Bad Name", secret_key="TOP-SECRET-VALUE", verify="maybe")
+    assert "TOP-SECRET-VALUE" not in text_of([{"name": "p", "connections": [bad]}])
+    bad.update(verify="auto", region=["TOP-SECRET-VALUE"])
+    assert "TOP-SECRET-VALUE" not in text_of([{"name": "p", "connections": [bad]}])
+
+
+def normalized(projects, minio=None, **settings):
+    values, problems = checked(projects, **settings)
+    assert problems == []
+    return dsp.normalize(values, minio)
 
 
 def test_normalize_fills_every_default():
     minio = {"access_key": "user", "secret_key": "pass", "verify_endpoint": "https://s3.apps"}
-    (project,) = dsp.normalize(DEMO, {"minio_endpoint": "http://minio.minio.svc:9000"}, minio)
+    (project,) = normalized(DEMO, minio)
     assert project["display_name"] == "Notebook Demo"
     assert project["modelmesh"] is True
     assert project["rolebindings"] == []
@@ -96,7 +134,7 @@ def test_normalize_external_connection_and_access():
     projects = [{"name": "team", "modelmesh": False, "labels": {"cost-center": 42},
                  "access": [{"role": "edit", "users": ["alice"], "groups": ["ds"]}],
                  "connections": [dict(EXTERNAL, verify="always", validate_certs=False)]}]
-    (project,) = dsp.normalize(projects, {"verify": "never"})
+    (project,) = normalized(projects, dsp_verify_connections="never")
     assert project["display_name"] == "team" and project["modelmesh"] is False
     assert project["labels"] == {"cost-center": "42"}
     assert [(b["name"], b["subject_kind"]) for b in project["rolebindings"]] == [
@@ -108,14 +146,15 @@ def test_normalize_external_connection_and_access():
 
 
 def test_minio_connections_without_keys_are_not_verified():
-    (project,) = dsp.normalize(DEMO, {}, None)
+    (project,) = normalized(DEMO, None, dsp_minio_namespace="storage")
     (conn,) = project["connections"]
     assert conn["access_key"] == "" and conn["verify"] == "never"
+    assert conn["endpoint"] == "http://minio.storage.svc:9000"
 
 
 def test_verification_list():
-    (project,) = dsp.normalize(DEMO, {}, {"access_key": "u", "secret_key": "p",
-                                          "verify_endpoint": "http://127.0.0.1:9000"})
+    (project,) = normalized(DEMO, {"access_key": "u", "secret_key": "p",
+                                   "verify_endpoint": "http://127.0.0.1:9000"})
     assert dsp.verification_list([project]) == [{
         "name": "notebook-demo/aws-connection-minio", "field": "dsp_projects[0].connections[0]",
         "endpoint_url": "http://127.0.0.1:9000", "access_key": "u", "secret_key": "p",
@@ -133,15 +172,6 @@ def test_identities_carry_no_data():
               "metadata": {"name": "aws-connection-x", "namespace": "p", "labels": {"a": "b"}}}
     assert dsp.identities([secret]) == [{"api_version": "v1", "kind": "Secret", "namespace": "p",
                                          "name": "aws-connection-x"}]
-
-
-def test_bucket_names_problems():
-    assert bucket_names_problems(["notebook-demo"], "minio_buckets") == []
-    problems = bucket_names_problems(["ok-one", "NO", "ab"], "minio_buckets")
-    assert any(p.startswith("minio_buckets[1]") for p in problems)
-    assert any(p.startswith("minio_buckets[2]") for p in problems)
-    assert bucket_names_problems("notebook-demo", "minio_buckets") == [
-        "minio_buckets must be a list of bucket names."]
 
 
 def test_pod_problems():
