@@ -17,7 +17,7 @@ description:
     applied directly once Argo CD has created their namespaces (no secret value reaches git); then
     the Application is awaited until it is Synced at the pushed commit and Healthy
     (M(rhods.gitops.argocd_application)), printing progress between rounds.
-  - Where the tree goes and how the Application looks come from the fact C(rhods_gitops_target),
+  - Where the tree goes and how the Application looks come from the fact C(gitops_bootstrap_target),
     which the role rhods.gitops.gitops_bootstrap publishes in gitops mode.
 author:
   - rhods.gitops maintainers (@rhods-gitops)
@@ -42,7 +42,7 @@ options:
   ignore_differences:
     description:
       - With gitops delivery, the component's rules for fields other writers own (Argo CD's
-        C(ignoreDifferences)), added to those of C(rhods_gitops_target).
+        C(ignoreDifferences)), added to those of C(gitops_bootstrap_target).
     type: list
     elements: dict
     default: []

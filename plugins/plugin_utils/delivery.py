@@ -5,7 +5,7 @@
   always go to the cluster directly (never to git).
 - ``delivery_mode``: direct or gitops, from the task or the collection-wide variable.
 - ``gitops_target``: where the tree goes and how the Application looks, from the fact
-  ``rhods_gitops_target`` that the role gitops_bootstrap publishes.
+  ``gitops_bootstrap_target`` that the role gitops_bootstrap publishes.
 - ``application_args``: the arguments of ``argocd_application`` for one component.
 - ``hide_secret_result``: what of a Secret apply may be shown.
 """
@@ -15,10 +15,10 @@ import re
 from ansible_collections.rhods.gitops.plugins.filter.gitops import gitops_namespaces
 
 DELIVERY_VARIABLE = "rhods_gitops_delivery"
-TARGET_FACT = "rhods_gitops_target"
+TARGET_FACT = "gitops_bootstrap_target"
 MODES = ("direct", "gitops")
 COMPONENT = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-# What rhods_gitops_target holds (gitops_bootstrap's tasks/gitops.yml sets every key).
+# What gitops_bootstrap_target holds (gitops_bootstrap's tasks/gitops.yml sets every key).
 TARGET_KEYS = ("repo_url", "push_url", "revision", "path", "render_dir", "push",
                "git_username", "git_password", "author_name", "author_email",
                "application_prefix", "argocd_namespace", "project", "sync_policy",

@@ -55,7 +55,7 @@ def test_the_mode_defaults_to_direct_and_names_the_variable_when_wrong():
 def test_gitops_without_the_target_fact_says_which_role_publishes_it():
     with pytest.raises(delivery.DeliveryInputError) as info:
         delivery.gitops_target(None, "minio")
-    assert "rhods_gitops_target" in str(info.value) and "gitops_bootstrap" in str(info.value)
+    assert "gitops_bootstrap_target" in str(info.value) and "gitops_bootstrap" in str(info.value)
     with pytest.raises(delivery.DeliveryInputError, match="lacks push, project"):
         delivery.gitops_target({k: v for k, v in TARGET.items() if k not in ("push", "project")},
                                "minio")
