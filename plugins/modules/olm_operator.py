@@ -206,7 +206,7 @@ progress:
 """
 
 from ansible_collections.rhods.gitops.plugins.module_utils.args import module_spec
-from ansible_collections.rhods.gitops.plugins.module_utils.olm import run_olm_operator
+from ansible_collections.rhods.gitops.plugins.module_utils.olm_install import run_olm_operator
 from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
 
 
