@@ -152,8 +152,8 @@ class OperatorInstall:
             raise GitopsError("Not approving {0}: {1}. Set starting_csv to a CSV this plan "
                               "installs, or approve it yourself.".format(plan_ref, decision.reason),
                               install_plan=plan_ref.name)
-        self.run.cluster.merge_patch(self.resource(INSTALL_PLAN), plan_ref.name, plan_ref.namespace,
-                                     {"spec": {"approved": True}})
+        self.run.cluster.approve_install_plan(self.resource(INSTALL_PLAN), plan_ref.name,
+                                              plan_ref.namespace)
         self.run.changed = True
         self.run.progress.record(str(plan_ref), "approved by rhods.gitops ({0})".format(
             decision.reason))

@@ -191,7 +191,7 @@ build_message:
 """
 
 from ansible_collections.rhods.gitops.plugins.module_utils.args import module_spec
-from ansible_collections.rhods.gitops.plugins.module_utils.builds import ImageBuilder
+from ansible_collections.rhods.gitops.plugins.module_utils.image_builder import ImageBuilder
 from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
 
 
