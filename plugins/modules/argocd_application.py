@@ -123,6 +123,7 @@ options:
     default: true
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - rhods.gitops.cluster
   - rhods.gitops.wait
   - ansible.builtin.action_common_attributes
 attributes:
@@ -135,8 +136,6 @@ attributes:
   platform:
     platforms: all
 requirements:
-  - kubernetes >= 24.2.0
-  - jmespath
   - git (command line), only with O(repo_dir)
 """
 
@@ -224,7 +223,7 @@ progress:
   elements: dict
 """
 
-from ansible_collections.rhods.gitops.plugins.module_utils.args import module_spec
+from ansible_collections.rhods.gitops.plugins.module_utils.args import WAIT, module_spec
 from ansible_collections.rhods.gitops.plugins.module_utils.argocd import run_argocd_application
 from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
 
@@ -258,7 +257,7 @@ def argument_spec():
         "expected_revision": {"type": "str"},
         "repo_dir": {"type": "path"},
         "refresh": {"type": "bool", "default": True},
-    })
+    }, WAIT)
 
 
 def main():

@@ -71,6 +71,7 @@ options:
       key: {description: Key in the Secret's data., type: str}
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - rhods.gitops.cluster
 notes:
   - Needs C(get) and C(list) on C(routes), C(list) on C(notebooks) (cluster-wide unless
     O(workbench_namespaces) is given), and C(get) on the admin Secret only with
@@ -159,7 +160,7 @@ def _route(namespace, name):
                         "path": {"type": "str", "default": ""}}}
 
 
-def argspec():
+def argument_spec():
     return module_spec({
         "gitops": _route("openshift-gitops", "openshift-gitops-server"),
         "dashboard": _route("redhat-ods-applications", "rhods-dashboard"),
@@ -174,7 +175,7 @@ def argspec():
                         "key": "admin.password"},
             "options": {"namespace": {"type": "str"}, "name": {"type": "str"},
                         "key": {"type": "str", "no_log": False}}},
-    }, wait=False)
+    })
 
 
 def handle(run):
@@ -182,7 +183,7 @@ def handle(run):
 
 
 def main():
-    run_module(argspec(), handle)
+    run_module(argument_spec(), handle)
 
 
 if __name__ == "__main__":

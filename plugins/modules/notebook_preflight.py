@@ -53,6 +53,7 @@ options:
     default: true
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - rhods.gitops.cluster
   - rhods.gitops.wait
 """
 
@@ -82,7 +83,7 @@ base_images:
     used_by: {description: The images built from it., type: list, elements: str}
 """
 
-from ansible_collections.rhods.gitops.plugins.module_utils.args import module_spec
+from ansible_collections.rhods.gitops.plugins.module_utils.args import WAIT, module_spec
 from ansible_collections.rhods.gitops.plugins.module_utils.builds import tag_item
 from ansible_collections.rhods.gitops.plugins.module_utils.errors import NotServed
 from ansible_collections.rhods.gitops.plugins.module_utils.kinds import IMAGE_STREAM, SECRET
@@ -96,7 +97,7 @@ from ansible_collections.rhods.gitops.plugins.module_utils.predicates import pre
 from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
 
 
-def argspec():
+def argument_spec():
     return module_spec({
         "namespace": {"type": "str", "default": "redhat-ods-applications"},
         "images": {"type": "list", "elements": "dict", "default": []},
@@ -107,7 +108,7 @@ def argspec():
             "name": {"type": "str", "required": True},
             "tag": {"type": "str", "required": True}}},
         "check_data_connections": {"type": "bool", "default": True},
-    })
+    }, WAIT)
 
 
 @predicate("the ImageStream has tags in status.tags")
@@ -182,7 +183,7 @@ def handle(run):
 
 
 def main():
-    run_module(argspec(), handle)
+    run_module(argument_spec(), handle)
 
 
 if __name__ == "__main__":

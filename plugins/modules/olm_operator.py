@@ -103,6 +103,7 @@ options:
     default: true
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - rhods.gitops.cluster
   - rhods.gitops.apply
   - rhods.gitops.wait
   - ansible.builtin.action_common_attributes
@@ -114,9 +115,6 @@ attributes:
     support: full
   platform:
     platforms: all
-requirements:
-  - kubernetes >= 24.2.0
-  - jmespath
 """
 
 EXAMPLES = r"""
@@ -205,7 +203,7 @@ progress:
   elements: dict
 """
 
-from ansible_collections.rhods.gitops.plugins.module_utils.args import module_spec
+from ansible_collections.rhods.gitops.plugins.module_utils.args import APPLY, WAIT, module_spec
 from ansible_collections.rhods.gitops.plugins.module_utils.olm_install import run_olm_operator
 from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
 
@@ -232,8 +230,7 @@ def argument_spec():
         "apply": {"type": "bool", "default": True},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "wait": {"type": "bool", "default": True},
-        "force_conflicts": {"type": "bool", "default": False},
-    })
+    }, WAIT, APPLY)
 
 
 def main():
