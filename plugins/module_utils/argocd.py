@@ -297,9 +297,7 @@ def run_argocd_application(run):
     if params["state"] == "absent":
         remove(run, selection)
         return
-    if not params.get("repo_url"):
-        raise GitopsError("repo_url is required with state present: the git repository Argo CD "
-                          "syncs from.")
+    # repo_url is required with state present (the module's required_if).
     expected = _expected(params)
     run.result["expected_revision"] = expected
     try:

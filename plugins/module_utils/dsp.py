@@ -170,6 +170,56 @@ def _stringify(mapping):
     return {str(k): str(v) for k, v in (mapping or {}).items()}
 
 
+def _bindings(project):
+    """The RoleBindings of a project's ``access`` entries, one per subject."""
+    bindings = []
+    for entry in project.get("access") or []:
+        for kind, key in (("User", "users"), ("Group", "groups")):
+            for subject in entry.get(key) or []:
+                bindings.append({
+                    "name": rolebinding_name(entry["role"], kind, subject),
+                    "role": entry["role"],
+                    "subject_kind": kind,
+                    "subject": subject,
+                })
+    return sorted(bindings, key=lambda b: b["name"])
+
+
+def _connection(conn, namespace, where, opts, minio):
+    """One data connection with every default filled in; ``where`` names its field."""
+    ctype = conn.get("type", "s3")
+    endpoint = conn.get("endpoint") or (opts["minio_endpoint"] if ctype == "minio" else "")
+    verify = conn.get("verify") or opts["verify"]
+    if ctype == "minio":
+        access_key = minio.get("access_key") or ""
+        secret_key = minio.get("secret_key") or ""
+        verify_endpoint = conn.get("verify_endpoint") or minio.get("verify_endpoint") or ""
+        if not (access_key and secret_key):
+            verify = "never"
+    else:
+        access_key = conn.get("access_key") or ""
+        secret_key = conn.get("secret_key") or ""
+        verify_endpoint = conn.get("verify_endpoint") or endpoint
+    return {
+        "field": where,
+        "name": conn["name"],
+        "secret_name": CONNECTION_PREFIX + conn["name"],
+        "namespace": namespace,
+        "display_name": conn.get("display_name") or conn["name"],
+        "type": ctype,
+        "endpoint": endpoint,
+        "region": conn.get("region") or (opts["minio_region"] if ctype == "minio"
+                                         else opts["s3_region"]),
+        "bucket": conn["bucket"],
+        "access_key": access_key,
+        "secret_key": secret_key,
+        "verify": verify,
+        "verify_endpoint": verify_endpoint,
+        "validate_certs": opts["validate_certs"] if conn.get("validate_certs") is None
+        else bool(conn["validate_certs"]),
+    }
+
+
 def normalize(projects, defaults=None, minio=None, field="dsp_projects"):
     """The project list with every default filled in (valid input assumed).
 
@@ -184,49 +234,10 @@ def normalize(projects, defaults=None, minio=None, field="dsp_projects"):
     out = []
     for index, project in enumerate(projects):
         name = project["name"]
-        bindings = []
-        for entry in project.get("access") or []:
-            for kind, key in (("User", "users"), ("Group", "groups")):
-                for subject in entry.get(key) or []:
-                    bindings.append({
-                        "name": rolebinding_name(entry["role"], kind, subject),
-                        "role": entry["role"],
-                        "subject_kind": kind,
-                        "subject": subject,
-                    })
-        connections = []
-        for cindex, conn in enumerate(project.get("connections") or []):
-            ctype = conn.get("type", "s3")
-            endpoint = conn.get("endpoint") or (opts["minio_endpoint"] if ctype == "minio" else "")
-            verify = conn.get("verify") or opts["verify"]
-            if ctype == "minio":
-                access_key = minio.get("access_key") or ""
-                secret_key = minio.get("secret_key") or ""
-                verify_endpoint = conn.get("verify_endpoint") or minio.get("verify_endpoint") or ""
-                if not (access_key and secret_key):
-                    verify = "never"
-            else:
-                access_key = conn.get("access_key") or ""
-                secret_key = conn.get("secret_key") or ""
-                verify_endpoint = conn.get("verify_endpoint") or endpoint
-            connections.append({
-                "field": "{0}[{1}].connections[{2}]".format(field, index, cindex),
-                "name": conn["name"],
-                "secret_name": CONNECTION_PREFIX + conn["name"],
-                "namespace": name,
-                "display_name": conn.get("display_name") or conn["name"],
-                "type": ctype,
-                "endpoint": endpoint,
-                "region": conn.get("region") or (opts["minio_region"] if ctype == "minio"
-                                                 else opts["s3_region"]),
-                "bucket": conn["bucket"],
-                "access_key": access_key,
-                "secret_key": secret_key,
-                "verify": verify,
-                "verify_endpoint": verify_endpoint,
-                "validate_certs": opts["validate_certs"] if conn.get("validate_certs") is None
-                else bool(conn["validate_certs"]),
-            })
+        connections = [
+            _connection(conn, name, "{0}[{1}].connections[{2}]".format(field, index, cindex),
+                        opts, minio)
+            for cindex, conn in enumerate(project.get("connections") or [])]
         out.append({
             "name": name,
             "display_name": project.get("display_name") or name,
@@ -235,7 +246,7 @@ def normalize(projects, defaults=None, minio=None, field="dsp_projects"):
             else bool(project["modelmesh"]),
             "labels": _stringify(project.get("labels")),
             "annotations": _stringify(project.get("annotations")),
-            "rolebindings": sorted(bindings, key=lambda b: b["name"]),
+            "rolebindings": _bindings(project),
             "connections": connections,
         })
     return out

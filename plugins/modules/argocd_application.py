@@ -227,6 +227,8 @@ from ansible_collections.rhods.gitops.plugins.module_utils.args import WAIT, mod
 from ansible_collections.rhods.gitops.plugins.module_utils.argocd import run_argocd_application
 from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
 
+RULES = {"required_if": [("state", "present", ["repo_url"])]}
+
 
 def argument_spec():
     return module_spec({
@@ -261,7 +263,7 @@ def argument_spec():
 
 
 def main():
-    run_module(argument_spec(), run_argocd_application)
+    run_module(argument_spec(), run_argocd_application, **RULES)
 
 
 if __name__ == "__main__":
