@@ -43,12 +43,8 @@ options:
       - A JMESPath expression that every applied object must satisfy when O(wait=true), for example
         V(status.phase == 'Bound'). Replaces the kind's own readiness.
     type: str
-extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
-  - rhods.gitops.cluster
-  - rhods.gitops.apply
-  - rhods.gitops.wait
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, rhods.gitops.apply, rhods.gitops.wait,
+                                 ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full

@@ -121,11 +121,7 @@ options:
         V(false) waits for Argo CD's own polling (3 minutes by default).
     type: bool
     default: true
-extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
-  - rhods.gitops.cluster
-  - rhods.gitops.wait
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, rhods.gitops.wait, ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full
@@ -140,14 +136,13 @@ requirements:
 """
 
 EXAMPLES = r"""
-- name: Render and push MinIO's folder
+- name: Render and push MinIO's folder (render_tree leaves its Secrets out)
   rhods.gitops.render_tree:
     component: minio
-    manifests: "{{ minio_manifests | rejectattr('kind', 'eq', 'Secret') | list }}"
+    manifests: "{{ minio_manifests }}"
     dest: ~/.cache/rhods-gitops/worktree
     path: rhods-gitops
-    git:
-      url: https://git.example.com/platform/cluster-config.git
+    git: {url: "https://git.example.com/platform/cluster-config.git"}
   register: tree
 
 - name: Deliver it with Argo CD and wait until the pushed commit is Synced and Healthy

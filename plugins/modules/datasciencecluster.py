@@ -72,12 +72,8 @@ options:
     description: Wait for the DSCInitialization and the DataScienceCluster to be ready.
     type: bool
     default: true
-extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
-  - rhods.gitops.cluster
-  - rhods.gitops.apply
-  - rhods.gitops.wait
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, rhods.gitops.apply, rhods.gitops.wait,
+                                 ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full

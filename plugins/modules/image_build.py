@@ -69,10 +69,7 @@ options:
     description: How many of the last lines of the build log a failure reports.
     type: int
     default: 40
-extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
-  - rhods.gitops.cluster
-  - rhods.gitops.wait
+extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, rhods.gitops.wait]
 notes:
   - Needs C(get), C(list), C(watch) on C(buildconfigs), C(builds) and C(imagestreams), C(create)
     on C(buildconfigs/instantiate) (or C(buildconfigs/instantiatebinary)) and C(get) on

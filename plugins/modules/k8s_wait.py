@@ -59,11 +59,7 @@ options:
     type: str
     choices: [present, absent]
     default: present
-extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
-  - rhods.gitops.cluster
-  - rhods.gitops.wait
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, rhods.gitops.wait, ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full

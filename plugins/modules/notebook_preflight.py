@@ -51,10 +51,7 @@ options:
     description: Warn when a workbench's data connection Secret does not exist (yet).
     type: bool
     default: true
-extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
-  - rhods.gitops.cluster
-  - rhods.gitops.wait
+extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, rhods.gitops.wait]
 """
 
 EXAMPLES = r"""

@@ -101,12 +101,8 @@ options:
         the objects to be gone). Without waiting, no InstallPlan is approved.
     type: bool
     default: true
-extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
-  - rhods.gitops.cluster
-  - rhods.gitops.apply
-  - rhods.gitops.wait
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, rhods.gitops.apply, rhods.gitops.wait,
+                                 ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full

@@ -49,8 +49,7 @@ options:
     type: str
     choices: [present, absent]
     default: present
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full

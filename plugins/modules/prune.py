@@ -43,10 +43,7 @@ options:
     type: list
     elements: dict
     default: []
-extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
-  - rhods.gitops.cluster
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full

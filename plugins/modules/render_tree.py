@@ -95,8 +95,7 @@ options:
             project's local control plane).
         type: bool
         default: true
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full

@@ -60,9 +60,7 @@ options:
     description: What the endpoint is, for messages, for example V(MinIO).
     type: str
     default: S3
-extends_documentation_fragment:
-  - rhods.gitops.s3
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [rhods.gitops.s3, ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full

@@ -83,8 +83,7 @@ options:
 notes:
   - The access key is masked in the output like the secret key (MinIO's root user doubles as the
     access key and is generated like a password).
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full
