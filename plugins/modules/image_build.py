@@ -192,6 +192,8 @@ from ansible_collections.rhods.gitops.plugins.module_utils.args import WAIT, mod
 from ansible_collections.rhods.gitops.plugins.module_utils.image_builder import ImageBuilder
 from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
 
+RULES = {"required_by": {"as_file": "source_dir"}}
+
 
 def argument_spec():
     return module_spec({
@@ -207,7 +209,7 @@ def argument_spec():
 
 
 def main():
-    run_module(argument_spec(), lambda run: ImageBuilder(run).ensure())
+    run_module(argument_spec(), lambda run: ImageBuilder(run).ensure(), **RULES)
 
 
 if __name__ == "__main__":

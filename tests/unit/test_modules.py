@@ -174,6 +174,8 @@ def test_valid_parameters_get_their_defaults():
     ("k8s_wait", {"kind": "Pod", "wait_timeout": "soon"}, "wait_timeout"),
     ("apply", {}, "missing required arguments: definitions"),
     ("apply", {"definitions": [], "state": "patched"}, "value of state must be one of"),
+    ("image_build", {"namespace": "n", "name": "b", "as_file": "context.tar.gz"},
+     "missing parameter(s) required by 'as_file': source_dir"),
     ("openshift_login", {"host": "https://api.example.com:6443", "state": "absent"},
      "state is absent but all of the following are missing: api_key"),
 ])
