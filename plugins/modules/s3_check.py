@@ -212,7 +212,7 @@ def check_one(endpoints, conn):
 
 def verdicts(run):
     """One result entry per connection; warnings for the skipped and (check mode) missing."""
-    endpoints = s3.Endpoints(timeout=run.params["timeout"])
+    endpoints = s3.S3Clients(timeout=run.params["timeout"])
     results = []
     for conn in run.params["connections"]:
         result, reason = check_one(endpoints, conn)
