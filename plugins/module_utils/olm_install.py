@@ -36,6 +36,7 @@ from ansible_collections.rhods.gitops.plugins.module_utils.predicates import (
     phase_is,
 )
 
+
 class OperatorInstall:
     """Ensure (or remove) one operator; fills ``run.result``."""
 

@@ -179,8 +179,8 @@ def handle(run):
         run.changed, run.result["buckets"] = ensure_buckets(run, endpoint)
     except s3.S3Error as exc:
         if exc.kind == s3.UNREACHABLE and (params["unreachable"] == "skip" or run.check_mode):
-            run.warnings.append("{0}: {1} Buckets were not checked.".format(params["label"],
-                                                                           exc.msg))
+            run.warnings.append("{0}: {1} Buckets were not checked.".format(
+                params["label"], exc.msg))
             run.result.update(reachable=False, buckets=[
                 {"name": b, "state": "unknown"} for b in params["buckets"]])
             return

@@ -247,8 +247,8 @@ class Resource:
         self.group_version, self.kind, self.namespaced = api_version, kind, True
 
     def path(self, name=None, namespace=None):
-        return "/apis/{0}/namespaces/{1}/{2}s/{3}".format(self.group_version, namespace,
-                                                         self.kind.lower(), name)
+        return "/apis/{0}/namespaces/{1}/{2}s/{3}".format(
+            self.group_version, namespace, self.kind.lower(), name)
 
 
 class MemoryCluster(Cluster):
