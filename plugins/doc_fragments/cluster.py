@@ -1,9 +1,16 @@
 # SPDX-License-Identifier: Apache-2.0
-"""What every module that talks to the cluster requires; the text and the argument spec are one
-option group in module_utils/args.py."""
+"""What every module that talks to the cluster needs.
 
-from ansible_collections.rhods.gitops.plugins.module_utils.args import CLUSTER
+Their argument spec is the option group ``CLUSTER`` of module_utils/args.py:
+modules run with module_utils only, and ansible-test reads a fragment's text
+as a literal, so the two halves are paired files; the unit tests check that
+they agree."""
 
 
 class ModuleDocFragment:  # pylint: disable=too-few-public-methods
-    DOCUMENTATION = CLUSTER.doc
+    DOCUMENTATION = r"""
+options: {}
+requirements:
+  - kubernetes >= 24.2.0
+  - jmespath
+"""

@@ -371,10 +371,10 @@ def test_workbench_connections_annotation_names_its_env_from_secrets(case):
         namespace = notebook["metadata"]["namespace"]
         value = notebook["metadata"]["annotations"]["opendatahub.io/connections"]
         pairs = [p.split("/") for p in value.split(",")] if value else []
-        assert all(ns == namespace for ns, _ in pairs)
+        assert all(pair[0] == namespace for pair in pairs)
         env_from = [e["secretRef"]["name"] for e in
                     notebook["spec"]["template"]["spec"]["containers"][0].get("envFrom", [])]
-        assert [n for _, n in pairs] == env_from == bench.get("data_connections", [])
+        assert [pair[1] for pair in pairs] == env_from == bench.get("data_connections", [])
 
 
 def test_stopped_and_owner_are_written_only_when_meant(case):

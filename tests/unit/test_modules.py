@@ -12,6 +12,8 @@ import pytest
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.rhods.gitops.plugins.module_utils.args import GROUPS
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODULES_DIR = os.path.join(ROOT, "plugins", "modules")
 MODULES = sorted(name[:-3] for name in os.listdir(MODULES_DIR)
@@ -73,6 +75,22 @@ def test_documentation_matches_the_argument_spec(name):
     assert compare(mod.argument_spec(), documented_options(mod)) == []
     for section in ("EXAMPLES", "RETURN"):
         assert yaml.safe_load(getattr(mod, section))
+
+
+@pytest.mark.parametrize("group", GROUPS, ids=lambda group: group.fragment)
+def test_each_option_group_matches_its_doc_fragment(group):
+    assert compare(group.spec, fragment_documentation(group.fragment).get("options") or {}) == []
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_a_module_extends_the_fragment_of_each_option_group_it_takes(name):
+    mod = module(name)
+    spec = mod.argument_spec()
+    fragments = yaml.safe_load(mod.DOCUMENTATION).get("extends_documentation_fragment") or []
+    for group in GROUPS:
+        # the cluster group's options are kubernetes.core's connection options
+        takes = set(group.spec) <= set(spec) if group.spec else "kubeconfig" in spec
+        assert takes == (group.fragment in fragments), group.fragment
 
 
 def mentions(description, text):
