@@ -1,13 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Options of the modules that write objects with server-side apply.
-
-Their argument spec is the option group ``APPLY`` of module_utils/args.py:
-modules run with module_utils only, and ansible-test reads a fragment's text
-as a literal, so the two halves are paired files; the unit tests check that
-they agree."""
+"""Options of the modules that write objects with server-side apply; their argument spec is ``args.APPLY`` in module_utils."""
 
 
-class ModuleDocFragment:  # pylint: disable=too-few-public-methods
+class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
   force_conflicts:

@@ -1,13 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Connection options of the modules that talk to an S3 endpoint.
-
-Their argument spec is the option group ``S3`` of module_utils/args.py:
-modules run with module_utils only, and ansible-test reads a fragment's text
-as a literal, so the two halves are paired files; the unit tests check that
-they agree."""
+"""Connection options of the modules that talk to an S3 endpoint; their argument spec is ``args.S3`` in module_utils."""
 
 
-class ModuleDocFragment:  # pylint: disable=too-few-public-methods
+class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
   validate_certs:
