@@ -15,7 +15,8 @@ from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-from ansible_collections.rhods.gitops.plugins.module_utils.args import DEFAULT_PROGRESS_INTERVAL
+from ansible_collections.rhods.gitops.plugins.module_utils.args import (
+    APPLY, DEFAULT_PROGRESS_INTERVAL, module_spec)
 from ansible_collections.rhods.gitops.plugins.module_utils.live_fields import keep_live_fields
 from ansible_collections.rhods.gitops.plugins.plugin_utils import delivery
 from ansible_collections.rhods.gitops.plugins.plugin_utils.wait_rounds import run_in_rounds
@@ -26,9 +27,15 @@ OWN_SPEC = {
     "delivery": {"type": "str", "choices": list(delivery.MODES)},
     "ignore_differences": {"type": "list", "elements": "dict", "default": []},
     "keep_live_fields": {"type": "list", "elements": "dict", "default": []},
-    "force_conflicts": {"type": "bool", "default": False},
     "progress_interval": {"type": "int", "default": DEFAULT_PROGRESS_INTERVAL},
 }
+
+
+def argument_spec():
+    """What plugins/modules/deliver.py documents: the own options, the apply group and
+    kubernetes.core's connection options (those are handed on to the k8s modules as they are)."""
+    return module_spec(OWN_SPEC, APPLY)
+
 NAMESPACE_ACTIVE = "status.phase == 'Active'"
 display = Display()
 
@@ -46,7 +53,7 @@ class ActionModule(ActionBase):
         self.task_vars = task_vars or {}
         args = dict(self._task.args)
         self.auth = {key: args.pop(key) for key in list(args) if key in AUTH_ARG_SPEC}
-        checked = ArgumentSpecValidator(OWN_SPEC).validate(args)
+        checked = ArgumentSpecValidator(module_spec(OWN_SPEC, APPLY, cluster=False)).validate(args)
         if checked.error_messages:  # never echoes the arguments: manifests hold Secrets
             return merge_hash(result, {"failed": True, "msg": "rhods.gitops.deliver: {0}".format(
                 "; ".join(checked.error_messages))})

@@ -12,6 +12,7 @@ import yaml
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.rhods.gitops.plugins.module_utils import role_input
@@ -29,6 +30,12 @@ def spec_options(role, entry_point):
     if entry_point not in specs:
         raise AnsibleActionFail("role {0} has no entry point {1!r} in {2}".format(role, entry_point, path))
     return specs[entry_point].get("options") or {}
+
+
+def argument_spec():
+    """What plugins/modules/role_input.py documents."""
+    return {"role": {"type": "str", "required": True},
+            "entry_point": {"type": "str", "default": "main"}}
 
 
 class ActionModule(ActionBase):
@@ -49,10 +56,12 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
-        role = self._task.args.get("role")
-        entry_point = self._task.args.get("entry_point", "main")
-        if not role:
-            raise AnsibleActionFail("role is required: the name of a role of rhods.gitops")
+        checked = ArgumentSpecValidator(argument_spec()).validate(dict(self._task.args))
+        if checked.error_messages:
+            raise AnsibleActionFail("rhods.gitops.role_input: {0} (role: the name of a role of "
+                                    "rhods.gitops)".format("; ".join(checked.error_messages)))
+        role = checked.validated_parameters["role"]
+        entry_point = checked.validated_parameters["entry_point"]
         options = spec_options(role, entry_point)
         values, problems, secrets = role_input.normalize(options, self._values(options, task_vars))
         if not problems:

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Options of the modules that write objects with server-side apply."""
+"""Options of the modules that write objects with server-side apply; their argument spec is ``args.APPLY`` in module_utils."""
 
 
 class ModuleDocFragment:

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Connection options of the modules that talk to an S3 endpoint."""
+"""Connection options of the modules that talk to an S3 endpoint; their argument spec is ``args.S3`` in module_utils."""
 
 
 class ModuleDocFragment:

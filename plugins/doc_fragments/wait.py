@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Options of every waiting module (paired with WAIT_ARG_SPEC in module_utils/args.py)."""
+"""Options of every waiting module; their argument spec is ``args.WAIT`` in module_utils."""
 
 
 class ModuleDocFragment:

@@ -35,14 +35,13 @@ import time
 
 from ansible_collections.rhods.gitops.plugins.module_utils.apply import Applier, delete
 from ansible_collections.rhods.gitops.plugins.module_utils.errors import GitopsError, NotServed
+from ansible_collections.rhods.gitops.plugins.module_utils.kinds import APPLICATION
 from ansible_collections.rhods.gitops.plugins.module_utils.objects import (
-    Selection,
     dig,
     without_managed_fields,
 )
 from ansible_collections.rhods.gitops.plugins.module_utils.predicates import absent, predicate
 
-APPLICATION = ("argoproj.io/v1alpha1", "Application")
 REFRESH = "argocd.argoproj.io/refresh"
 FINALIZER = "resources-finalizer.argocd.argoproj.io"
 IN_CLUSTER = "https://kubernetes.default.svc"
@@ -77,8 +76,7 @@ def application_definition(params):
         spec["syncPolicy"] = params["sync_policy"]
     if params.get("ignore_differences"):
         spec["ignoreDifferences"] = params["ignore_differences"]
-    return {"apiVersion": APPLICATION[0], "kind": APPLICATION[1], "metadata": meta,
-            "spec": spec}
+    return dict(APPLICATION.definition(meta["name"]), metadata=meta, spec=spec)
 
 
 # Observations
@@ -295,13 +293,11 @@ def run_argocd_application(run):
     """The argocd_application module."""
     params = run.params
     namespace = params["namespace"]
-    selection = Selection(APPLICATION[0], APPLICATION[1], params["name"], namespace)
+    selection = APPLICATION.select(params["name"], namespace)
     if params["state"] == "absent":
         remove(run, selection)
         return
-    if not params.get("repo_url"):
-        raise GitopsError("repo_url is required with state present: the git repository Argo CD "
-                          "syncs from.")
+    # repo_url is required with state present (the module's required_if).
     expected = _expected(params)
     run.result["expected_revision"] = expected
     try:

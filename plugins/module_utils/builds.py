@@ -18,8 +18,9 @@ inputs of each Build:
   (``DockerImage`` with a digest); it is mapped back to the ImageStreamTag
   through the Build's ``triggeredBy`` cause or the base stream's tag history.
 
-The decision (``plan``) is a pure function of the observed objects, so it is
-unit tested without a cluster; ``ImageBuilder`` drives it with the waiter.
+Everything here is pure: what to build and how to decide (``plan``) are
+functions of the observed objects, unit tested without a cluster;
+``image_builder.ImageBuilder`` drives them against the cluster.
 """
 
 import hashlib
@@ -29,35 +30,13 @@ import os
 import tarfile
 from collections import namedtuple
 
-from ansible_collections.rhods.gitops.plugins.module_utils.client import FIELD_MANAGER, api_error
-from ansible_collections.rhods.gitops.plugins.module_utils.errors import (
-    ApiError,
-    GitopsError,
-    WaitFailed,
-    WaitTimeout,
-)
-from ansible_collections.rhods.gitops.plugins.module_utils.objects import (
-    ObjectRef,
-    Selection,
-    dig,
-    summarize,
-)
+from ansible_collections.rhods.gitops.plugins.module_utils.errors import GitopsError
+from ansible_collections.rhods.gitops.plugins.module_utils.kinds import BUILD
+from ansible_collections.rhods.gitops.plugins.module_utils.objects import dig
 from ansible_collections.rhods.gitops.plugins.module_utils.predicates import (
     phase_is,
     predicate,
 )
-from ansible_collections.rhods.gitops.plugins.module_utils.waiter import Deadline, Waiter
-
-try:
-    from kubernetes.dynamic.exceptions import DynamicApiError
-except ImportError:  # reported by the module (missing_required_lib)
-    DynamicApiError = Exception
-
-BUILD_API = "build.openshift.io/v1"
-IMAGE_API = "image.openshift.io/v1"
-BUILD_CONFIG = (BUILD_API, "BuildConfig")
-BUILD = (BUILD_API, "Build")
-IMAGE_STREAM = (IMAGE_API, "ImageStream")
 
 BUILD_CONFIG_LABEL = "openshift.io/build-config.name"
 BUILD_NUMBER_ANNOTATION = "openshift.io/build.number"
@@ -74,6 +53,7 @@ STRATEGY_FIELDS = ("from", "dockerfilePath", "env", "buildArgs", "noCache", "for
 SOURCE_FIELDS = ("type", "dockerfile", "git", "contextDir", "binary", "images", "configMaps")
 
 Plan = namedtuple("Plan", "action build reason")
+TagRef = namedtuple("TagRef", "namespace stream tag")
 # action: "adopt" (wait for this active build), "up-to-date" (nothing to do),
 # "await-trigger" (a trigger is about to start a build), "start" (start one).
 
@@ -91,10 +71,10 @@ def _prune(value):
 
 
 def istag_ref(ref, default_namespace):
-    """``(namespace, stream, tag)`` of an ImageStreamTag reference dict."""
+    """The ``TagRef`` (namespace, stream, tag) of an ImageStreamTag reference dict."""
     name = (ref or {}).get("name") or ""
     stream, tag = name.split(":", 1) if ":" in name else (name, "latest")
-    return (ref or {}).get("namespace") or default_namespace, stream, tag
+    return TagRef((ref or {}).get("namespace") or default_namespace, stream, tag)
 
 
 def _strategy(spec):
@@ -220,7 +200,7 @@ def phase(build):
 
 
 def output_tag(build_config):
-    """``(namespace, stream, tag)`` of the BuildConfig's output ImageStreamTag, or None."""
+    """The ``TagRef`` of the BuildConfig's output ImageStreamTag, or None."""
     to = dig(build_config, "spec.output.to") or {}
     if to.get("kind") != "ImageStreamTag" or not to.get("name"):
         return None
@@ -318,6 +298,23 @@ def plan(want, builds, fingerprint_of, tag_present, rebuild=False, trigger=None)
     return Plan("start", None, "the BuildConfig has no builds yet")
 
 
+# ---------------------------------------------------------------- what a start asks for
+
+def build_request(name, want):
+    """The BuildRequest that starts a build of BuildConfig ``name`` and records its inputs."""
+    return {"kind": "BuildRequest", "apiVersion": BUILD.api_version,
+            "metadata": {"name": name, "annotations": {INPUTS_ANNOTATION: want}},
+            "triggeredBy": [{"message": INPUTS_MESSAGE + want}]}
+
+
+def binary_query(want, as_file=None):
+    """Query parameters of a binary build's upload; its revision message records the inputs."""
+    query = [("revision.message", INPUTS_MESSAGE + want), ("revision.authorName", "rhods.gitops")]
+    if as_file:
+        query.append(("asFile", as_file))
+    return query
+
+
 # ---------------------------------------------------------------- binary sources
 
 def binary_archive(directory):
@@ -390,272 +387,3 @@ def describe_build(build):
     reason, message = dig(build, "status.reason"), dig(build, "status.message")
     detail = ": ".join(x for x in (reason, message) if x)
     return "{0} ({1})".format(text, detail) if detail else text
-
-
-# ---------------------------------------------------------------- the driver
-
-class ImageBuilder:
-    """Ensures the image of one BuildConfig is built from its current inputs."""
-
-    def __init__(self, run):
-        self.run = run
-        self.cluster = run.cluster
-        self.params = run.params
-
-    # -- API helpers
-
-    def _resource(self, api):
-        return self.cluster.resource(*api)
-
-    def _request(self, verb, ref, method, path, **params):
-        try:
-            return self.cluster.dynamic.request(method, path, serialize=False, **params)
-        except DynamicApiError as exc:
-            raise api_error(exc, verb, ref) from None
-
-    def _path(self, namespace, plural, name, subresource):
-        return "/apis/{0}/namespaces/{1}/{2}/{3}/{4}".format(
-            BUILD_API, namespace, plural, name, subresource)
-
-    def get_istag_item(self, ref):
-        ns, stream_name, tag = istag_ref(ref, None)
-        stream = self.cluster.get(self._resource(IMAGE_STREAM), stream_name, ns)
-        return tag_item(stream, tag) if stream else None
-
-    def list_builds(self, namespace, name):
-        items, _resource_version = self.cluster.list(self._resource(BUILD), namespace=namespace,
-                                                     label_selector="{0}={1}".format(BUILD_CONFIG_LABEL, name))
-        return items
-
-    def log_tail(self, namespace, build_name, lines):
-        """The last ``lines`` lines of a build's log; a note when the log cannot be read."""
-        ref = ObjectRef(BUILD_API, "Build", build_name, namespace)
-        try:
-            response = self._request("get log of", ref, "get",
-                                     self._path(namespace, "builds", build_name, "log"),
-                                     query_params=[("tailLines", lines)],
-                                     header_params={"Accept": "text/plain, */*"})
-        except ApiError as exc:
-            return ["(the build log could not be read: {0})".format(exc.msg)]
-        data = response.data
-        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data or "")
-        return text.splitlines()[-lines:]
-
-    def instantiate(self, namespace, name, want):
-        ref = ObjectRef(BUILD_API, "BuildConfig", name, namespace)
-        body = {"kind": "BuildRequest", "apiVersion": BUILD_API,
-                "metadata": {"name": name, "annotations": {INPUTS_ANNOTATION: want}},
-                "triggeredBy": [{"message": INPUTS_MESSAGE + want}]}
-        response = self._request("instantiate", ref, "post",
-                                 self._path(namespace, "buildconfigs", name, "instantiate"),
-                                 body=body, content_type="application/json")
-        return json.loads(response.data) if response.data else {}
-
-    def instantiate_binary(self, namespace, name, want, archive, as_file=None):
-        ref = ObjectRef(BUILD_API, "BuildConfig", name, namespace)
-        query = [("revision.message", INPUTS_MESSAGE + want),
-                 ("revision.authorName", "rhods.gitops")]
-        if as_file:
-            query.append(("asFile", as_file))
-        response = self._request("upload binary input to", ref, "post",
-                                 self._path(namespace, "buildconfigs", name, "instantiatebinary"),
-                                 body=archive, content_type="application/octet-stream",
-                                 query_params=query)
-        return json.loads(response.data) if response.data else {}
-
-    # -- the decision
-
-    def observe(self, namespace, name, extra):
-        """Read the BuildConfig, its builds and output stream; return the plan and context."""
-        bc = self.cluster.get(self._resource(BUILD_CONFIG), name, namespace)
-        if bc is None:
-            return None
-        want = config_fingerprint(bc, extra)
-        base = normalize_from(strategy_from(bc.get("spec")), namespace)
-        builds = self.list_builds(namespace, name)
-        aliases = None
-        if base and base.get("kind") == "ImageStreamTag" and any(
-                dig(strategy_from(b.get("spec")) or {}, "kind") == "DockerImage"
-                and not recorded_fingerprint(b) for b in builds):
-            base_ns, base_stream, base_tag = istag_ref(base, namespace)
-            stream = self.cluster.get(self._resource(IMAGE_STREAM), base_stream, base_ns)
-            aliases = base_aliases(stream, base_tag)
-
-        def fingerprint_of(build):
-            return build_fingerprint(build, namespace, base, aliases, extra)
-
-        out = output_tag(bc)
-        tag_present = True
-        stream = None
-        if out:
-            stream = self.cluster.get(self._resource(IMAGE_STREAM), out[1], out[0])
-            tag_present = tag_item(stream, out[2]) is not None
-        trigger = pending_trigger(bc, self.get_istag_item) if extra is None else None
-        return {"bc": bc, "want": want, "builds": builds, "output": out, "stream": stream,
-                "tag_present": tag_present, "trigger": trigger,
-                "fingerprint_of": fingerprint_of}
-
-    def decide(self, state, rebuild):
-        return plan(state["want"], state["builds"], state["fingerprint_of"],
-                    state["tag_present"], rebuild=rebuild, trigger=state["trigger"])
-
-    # -- the run
-
-    def ensure(self):
-        params = self.params
-        namespace, name = params["namespace"], params["name"]
-        result = self.run.result
-        archive, extra = None, None
-        if params.get("source_dir"):
-            archive, extra = binary_archive(params["source_dir"])
-            result["source_digest"] = extra
-        rebuild = bool(params.get("rebuild")) and not (params.get("wait_round") or {}).get("spent")
-        state = self.observe(namespace, name, extra)
-        if state is None:
-            if self.run.check_mode:
-                self.run.changed = True
-                result.update(would_build=True, action="start",
-                              reason="BuildConfig {0}/{1} does not exist yet (it would be created "
-                                     "by the tasks before this one)".format(namespace, name))
-                return
-            raise GitopsError("BuildConfig {0}/{1} not found: apply it before building (the "
-                              "custom_notebook role does).".format(namespace, name),
-                              namespace=namespace, name=name)
-        step = self.decide(state, rebuild)
-        if step.action == "await-trigger" and not self.run.check_mode:
-            state, step = self.await_trigger(namespace, name, state, extra)
-        result.update(inputs=state["want"], action=step.action, reason=step.reason)
-        if self.run.check_mode:
-            would = step.action in ("start", "await-trigger")
-            self.run.changed = would
-            result["would_build"] = would
-            if step.build is not None:
-                result["build"] = dig(step.build, "metadata.name")
-            if step.action == "up-to-date":
-                self.report_image(state["output"], state["stream"])
-            return
-        result["would_build"] = False
-        build = step.build
-        if step.action == "start":
-            if archive is not None:
-                build = self.instantiate_binary(namespace, name, state["want"], archive,
-                                                params.get("as_file"))
-            else:
-                build = self.instantiate(namespace, name, state["want"])
-            self.run.changed = True
-            result["started"] = True
-        else:
-            result["started"] = False
-        self.report_build(build)
-        if step.action == "up-to-date":
-            self.report_image(state["output"], state["stream"])
-            self.report_trigger(namespace, name, state["bc"])
-            return
-        if params.get("wait"):
-            build = self.wait_build(namespace, build)
-            self.report_build(build)
-            self.wait_image(state["output"], dig(build, "status.output.to.imageDigest"))
-        self.report_trigger(namespace, name)
-
-    def report_trigger(self, namespace, name, bc=None):
-        """Return the BuildConfig when the build controller took over its ``spec.triggers``.
-
-        An ImageChange trigger that fires writes ``lastTriggeredImageID`` into
-        the BuildConfig's atomic ``spec.triggers`` list and so becomes that
-        list's only owner. Then the BuildConfig is returned as it is now, for
-        the caller to apply again with that value kept (``keep_live_fields``),
-        which makes the list ours again, so that the next run changes nothing."""
-        if bc is None:
-            bc = self.cluster.get(self._resource(BUILD_CONFIG), name, namespace)
-        if bc is None or not dig(bc, "spec.triggers"):
-            return
-        ours = [e for e in dig(bc, "metadata.managedFields", []) or []
-                if e.get("manager") == FIELD_MANAGER and e.get("operation") == "Apply"]
-        if not ours or any("f:triggers" in (dig(e, "fieldsV1.f:spec") or {}) for e in ours):
-            return
-        bc = dict(bc, metadata=dict(bc.get("metadata") or {}))
-        bc["metadata"].pop("managedFields", None)
-        self.run.result.update(triggers_owned_elsewhere=True, build_config=bc)
-
-    def await_trigger(self, namespace, name, state, extra):
-        """Give the ImageChange trigger ``trigger_grace`` seconds to start its build."""
-        before = int(dig(state["bc"], "status.lastVersion") or 0)
-        grace = min(float(self.params.get("trigger_grace") or 0),
-                    self.run.deadline.remaining())
-
-        @predicate("the ImageChange trigger started a build")
-        def fired(bc):
-            if bc is None:
-                return False, "the BuildConfig is gone"
-            if int(dig(bc, "status.lastVersion") or 0) > before:
-                return True, "lastVersion is {0}".format(dig(bc, "status.lastVersion"))
-            if pending_trigger(bc, self.get_istag_item) is None:
-                return True, "the trigger recorded the current image"
-            return False, "no build started yet (lastVersion {0})".format(before)
-
-        if grace > 0:
-            waiter = Waiter(self.cluster, Deadline(grace), self.run.progress)
-            try:
-                waiter.wait(Selection(BUILD_API, "BuildConfig", name, namespace), fired)
-            except WaitTimeout:
-                pass
-        state = self.observe(namespace, name, extra)
-        if state is None:
-            raise GitopsError("BuildConfig {0}/{1} was deleted while waiting for its "
-                              "trigger.".format(namespace, name))
-        state["trigger"] = None
-        step = self.decide(state, False)
-        if step.action == "start" and grace > 0:
-            step = Plan("start", None, "the ImageChange trigger did not start a build within "
-                        "{0:.0f}s ({1})".format(grace, step.reason))
-        return state, step
-
-    def wait_build(self, namespace, build):
-        name = dig(build, "metadata.name")
-        lines = self.params.get("log_lines") or 40
-        try:
-            return self.run.waiter.wait(Selection(BUILD_API, "Build", name, namespace),
-                                        build_done(), fail_on=build_failed())
-        except WaitFailed:
-            failed = self.cluster.get(self._resource(BUILD), name, namespace) or build
-            tail = self.log_tail(namespace, name, lines)
-            raise GitopsError(
-                "Build {0}/{1} of BuildConfig {0}/{2} ended {3}. Last {4} lines of its log:\n"
-                "{5}".format(namespace, name, self.params["name"], describe_build(failed),
-                             len(tail), "\n".join(tail) or "(empty)"),
-                build=name, phase=phase(failed), build_reason=dig(failed, "status.reason"),
-                build_message=dig(failed, "status.message"), log_tail=tail,
-                log_snippet=dig(failed, "status.logSnippet")) from None
-        except WaitTimeout as exc:
-            tail = self.log_tail(namespace, name, lines)
-            exc.msg += " Last {0} lines of the build log:\n{1}".format(
-                len(tail), "\n".join(tail) or "(empty)")
-            exc.args = (exc.msg,)
-            exc.details.update(build=name, log_tail=tail)
-            raise
-
-    def wait_image(self, output, digest):
-        if not output:
-            self.run.result["image"] = dig(self.run.result, "output_reference")
-            return
-        namespace, stream_name, tag = output
-        stream = self.run.waiter.wait(Selection(IMAGE_API, "ImageStream", stream_name, namespace),
-                                      tag_pushed(tag, digest))
-        self.report_image(output, stream)
-
-    def report_build(self, build):
-        if not build:
-            return
-        self.run.result.update(
-            build=dig(build, "metadata.name"), build_number=build_number(build),
-            phase=phase(build), output_reference=dig(build, "status.outputDockerImageReference"))
-
-    def report_image(self, output, stream):
-        if not output:
-            return
-        namespace, stream_name, tag = output
-        item = tag_item(stream, tag) or {}
-        self.run.result.update(
-            image=item.get("dockerImageReference"), image_digest=item.get("image"),
-            image_stream="{0}/{1}".format(namespace, stream_name), tag=tag,
-            image_state=summarize(stream) if not item else "tag {0} present".format(tag))

@@ -13,6 +13,7 @@ errors turned into messages that name the request, the object and what to do.
 import json
 import time
 
+from ansible_collections.rhods.gitops.plugins.module_utils.api_errors import api_error
 from ansible_collections.rhods.gitops.plugins.module_utils.errors import (
     ApiError,
     GitopsError,
@@ -288,18 +289,53 @@ class Cluster:
                 return None
             raise
 
+    def approve_install_plan(self, resource, name, namespace):
+        """Set an InstallPlan's ``spec.approved`` (OLM then installs it)."""
+        return self.merge_patch(resource, name, namespace, {"spec": {"approved": True}})
+
+    # Subresources
+
+    def instantiate(self, resource, name, namespace, request):
+        """POST a BuildRequest to ``buildconfigs/<name>/instantiate``; returns the new Build.
+
+        Not retried: a second attempt could start a second build."""
+        return self._call("instantiate", _ref(resource, name, namespace), "post",
+                          _subresource(resource, name, namespace, "instantiate"), once=True,
+                          body=request, content_type="application/json")
+
+    def instantiate_binary(self, resource, name, namespace, archive, query):
+        """POST a binary source archive to ``buildconfigs/<name>/instantiatebinary``
+        (``query``: its revision and ``asFile`` parameters); returns the new Build."""
+        return self._call("upload binary input to", _ref(resource, name, namespace), "post",
+                          _subresource(resource, name, namespace, "instantiatebinary"),
+                          once=True, body=archive, content_type="application/octet-stream",
+                          query_params=query)
+
+    def log(self, resource, name, namespace, tail_lines):
+        """The last ``tail_lines`` lines of an object's ``log`` subresource (a Build's)."""
+        response = self._call("get log of", _ref(resource, name, namespace), "get",
+                              _subresource(resource, name, namespace, "log"), raw=True,
+                              query_params=[("tailLines", tail_lines)],
+                              header_params={"Accept": "text/plain, */*"})
+        data = response.data
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data or "")
+        return text.splitlines()[-tail_lines:]
+
     # Plumbing
 
     def _raw(self, method, path):
         return self._call("get", path, method, path)
 
-    def _call(self, verb, ref, method, path, raw=False, **params):
-        """One request; every verb used through here is idempotent, so a transient
-        failure is retried (see ``Outage``)."""
+    def _call(self, verb, ref, method, path, raw=False, once=False, **params):
+        """One request. A transient failure is retried (see ``Outage``) unless ``once``:
+        every other verb used through here is idempotent."""
         params = {k: v for k, v in params.items() if v is not None}
+
+        def request():
+            return self.dynamic.request(method, path, serialize=False, **params)
         try:
-            response = self._attempts("({0} {1})".format(verb, path), lambda: self.dynamic.request(
-                method, path, serialize=False, **params))
+            response = request() if once else self._attempts(
+                "({0} {1})".format(verb, path), request)
         except DynamicApiError as exc:
             raise api_error(exc, verb, ref) from None
         if raw:
@@ -313,52 +349,5 @@ def _ref(resource, name, namespace):
                      namespace if resource.namespaced else None)
 
 
-def _status_body(exc):
-    try:
-        body = json.loads(exc.body)
-    except (TypeError, ValueError):
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def api_error(exc, verb, ref):
-    """An ApiError whose message names the request, the object and what to do."""
-    body = _status_body(exc)
-    message = body.get("message") or exc.reason or "no message"
-    what = ref if isinstance(ref, str) else _describe_target(ref)
-    text = "{0} {1} was refused: HTTP {2} {3}: {4}".format(
-        verb, what, exc.status, body.get("reason") or exc.reason or "", message)
-    hint = _hint(exc.status, verb, ref, body)
-    if hint:
-        text += ". " + hint
-    return ApiError(text, status=exc.status, api_reason=body.get("reason"),
-                    causes=(body.get("details") or {}).get("causes"))
-
-
-def _describe_target(ref):
-    if ref.name:
-        return str(ref)
-    scope = " in namespace {0}".format(ref.namespace) if ref.namespace else ""
-    return "{0} ({1}){2}".format(ref.kind, ref.api_version, scope)
-
-
-def _hint(status, verb, ref, body):
-    if status in (401,):
-        return ("The credentials were not accepted: refresh the token (oc login, the AAP "
-                "credential, or the openshift_login module).")
-    if status == 403:
-        kind = getattr(ref, "kind", "the resource")
-        return ("The identity running the automation may not {0} {1}: grant it, see "
-                "docs/rbac/automation-clusterrole.yml.".format(verb, kind))
-    if status == 409 and verb == "apply":
-        return ("Another field manager owns the conflicting fields listed above: set "
-                "force_conflicts: true to take them over, or stop the other writer.")
-    if status == 409:
-        return "The object changed while it was being updated: run the task again."
-    if status == 422:
-        causes = (body.get("details") or {}).get("causes") or []
-        fields = ", ".join("{0} ({1})".format(c.get("field"), c.get("message")) for c in causes)
-        return "Fix these fields of the definition: {0}".format(fields) if fields else None
-    if status == 404 and getattr(ref, "namespace", None):
-        return "Does namespace {0} exist?".format(ref.namespace)
-    return None
+def _subresource(resource, name, namespace, subresource):
+    return "{0}/{1}".format(resource.path(name=name, namespace=namespace), subresource)

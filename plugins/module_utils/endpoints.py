@@ -12,11 +12,9 @@ installed: a missing Route is reported as ``None`` with the reason.
 import base64
 
 from ansible_collections.rhods.gitops.plugins.module_utils.errors import ApiError, NotServed
+from ansible_collections.rhods.gitops.plugins.module_utils.kinds import NOTEBOOK, ROUTE, SECRET
 from ansible_collections.rhods.gitops.plugins.module_utils.objects import dig
 
-ROUTE = ("route.openshift.io/v1", "Route")
-NOTEBOOK = ("kubeflow.org/v1", "Notebook")
-SECRET = ("v1", "Secret")
 DASHBOARD_LABEL = "opendatahub.io/dashboard=true"
 DISPLAY_NAME = "openshift.io/display-name"
 STOPPED = "kubeflow-resource-stopped"
@@ -59,21 +57,21 @@ class Endpoints:
         self.cluster = cluster
         self.notes = []
 
-    def _get(self, api, name, namespace):
+    def _get(self, kind, name, namespace):
         try:
-            return self.cluster.get(self.cluster.resource(*api), name, namespace)
+            return self.cluster.get(self.cluster.resource(*kind), name, namespace)
         except NotServed:
             return None
         except ApiError as exc:
             if exc.status == 403:
                 self.notes.append("{0} {1}/{2}: not readable by this identity".format(
-                    api[1], namespace, name))
+                    kind.kind, namespace, name))
                 return None
             raise
 
-    def _list(self, api, namespace=None, label_selector=None):
+    def _list(self, kind, namespace=None, label_selector=None):
         try:
-            items, _resource_version = self.cluster.list(self.cluster.resource(*api),
+            items, _resource_version = self.cluster.list(self.cluster.resource(*kind),
                                                          namespace=namespace,
                                                          label_selector=label_selector)
             return items
@@ -82,7 +80,7 @@ class Endpoints:
         except ApiError as exc:
             if exc.status == 403:
                 self.notes.append("{0} list{1}: not allowed for this identity".format(
-                    api[1], " in " + namespace if namespace else ""))
+                    kind.kind, " in " + namespace if namespace else ""))
                 return []
             raise
 

@@ -233,6 +233,26 @@ def _write_atomic(path, data):
         raise
 
 
+def _publish(worktree, git_options, result, check_mode):
+    """Commit and push the component's folder (not in check mode); fill the git keys of
+    ``result``; return whether the working copy or the remote changed."""
+    changed = False
+    if not check_mode:
+        message = git_options.get("commit_message") or \
+            "rhods.gitops: render component {0}".format(result["component"])
+        if worktree.commit(result["path"], message):
+            result["committed"] = True
+            changed = True
+        if git_options.get("push", True) and worktree.ahead():
+            worktree.push()
+            result["pushed"] = True
+            changed = True
+    if worktree.exists():
+        result["revision"] = worktree.revision()
+    result["git_actions"] = worktree.actions
+    return changed or any(a != "fast-forwarded" for a in worktree.actions)
+
+
 def run_render_tree(params, check_mode=False, want_diff=False):
     """The render_tree module: render one component into ``dest``/``path``/``component``,
     optionally in a git working copy that is brought up to date, committed and pushed.
@@ -278,20 +298,7 @@ def run_render_tree(params, check_mode=False, want_diff=False):
         if want_diff and outcome["diffs"]:
             result["diff"] = outcome["diffs"]
         if worktree is not None:
-            if not check_mode:
-                message = git_options.get("commit_message") or \
-                    "rhods.gitops: render component {0}".format(rendered.component)
-                if worktree.commit(result["path"], message):
-                    result["committed"] = True
-                    changed = True
-                if git_options.get("push", True) and worktree.ahead():
-                    worktree.push()
-                    result["pushed"] = True
-                    changed = True
-            if worktree.exists():
-                result["revision"] = worktree.revision()
-            result["git_actions"] = worktree.actions
-            changed = changed or any(a != "fast-forwarded" for a in worktree.actions)
+            changed = _publish(worktree, git_options, result, check_mode) or changed
         result["changed"] = changed
         return result
     finally:

@@ -173,6 +173,37 @@ def validate_images(images, variable="custom_notebook_images"):
     return declared
 
 
+def _check_size(errors, warnings, where, bench, sizes, shm):
+    """The workbench's size is one of ``sizes``; a /dev/shm above its memory limit is a warning."""
+    size = bench.get("size")
+    if size not in (sizes or {}):
+        errors.append("{0}: size {1!r} is not one of the sizes in custom_notebook_sizes "
+                      "({2}).".format(where, size, ", ".join(sorted(sizes or {})) or "none"))
+        return
+    limit = parse_quantity(dig(sizes[size], "limits.memory") or "")
+    if shm is not None and limit is not None and shm > limit:
+        warnings.append("{0}: shm_size {1} is larger than the memory limit of size {2} "
+                        "({3}); /dev/shm counts against that limit.".format(
+                            where, bench.get("shm_size"), size, dig(sizes[size], "limits.memory")))
+
+
+def _check_image(errors, where, image, declared_images, existing_streams):
+    """``image`` is <imagestream>:<tag>, built by the role or (when known) already there."""
+    if not isinstance(image, str) or image.count(":") != 1 or "/" in image:
+        errors.append("{0}: image {1!r} must be <imagestream>:<tag> of a notebook image in "
+                      "the applications namespace, for example image: lightgbm:3.3.5 "
+                      "(quote it in YAML).".format(where, image))
+        return
+    stream, tag = image.split(":", 1)
+    known = (stream, tag) in declared_images or tag in (
+        (existing_streams or {}).get(stream) or [])
+    if not known and existing_streams is not None:
+        errors.append("{0}: image {1} is neither built by this role (custom_notebook_"
+                      "images: {2}) nor a tag of an ImageStream in the applications "
+                      "namespace.".format(where, image, ", ".join(
+                          "{0}:{1}".format(*i) for i in declared_images) or "none"))
+
+
 def validate_workbenches(workbenches, sizes, declared_images, existing_streams=None,
                          variable="custom_notebook_workbenches"):
     """Check the workbench list against the sizes and images; raise on any error.
@@ -198,31 +229,8 @@ def validate_workbenches(workbenches, sizes, declared_images, existing_streams=N
                             "demo-lightgbm-workbench")
         shm = require_quantity(errors, where, "shm_size", bench.get("shm_size"), "2Gi")
         require_quantity(errors, where, "storage_size", bench.get("storage_size"), "20Gi")
-        size = bench.get("size")
-        if size not in (sizes or {}):
-            errors.append("{0}: size {1!r} is not one of the sizes in custom_notebook_sizes "
-                          "({2}).".format(where, size, ", ".join(sorted(sizes or {})) or "none"))
-        else:
-            limit = parse_quantity(dig(sizes[size], "limits.memory") or "")
-            if shm is not None and limit is not None and shm > limit:
-                warnings.append("{0}: shm_size {1} is larger than the memory limit of size {2} "
-                                "({3}); /dev/shm counts against that limit.".format(
-                                    where, bench.get("shm_size"), size,
-                                    dig(sizes[size], "limits.memory")))
-        image = bench.get("image")
-        if not isinstance(image, str) or image.count(":") != 1 or "/" in image:
-            errors.append("{0}: image {1!r} must be <imagestream>:<tag> of a notebook image in "
-                          "the applications namespace, for example image: lightgbm:3.3.5 "
-                          "(quote it in YAML).".format(where, image))
-        else:
-            stream, tag = image.split(":", 1)
-            known = (stream, tag) in declared_images or tag in (
-                (existing_streams or {}).get(stream) or [])
-            if not known and existing_streams is not None:
-                errors.append("{0}: image {1} is neither built by this role (custom_notebook_"
-                              "images: {2}) nor a tag of an ImageStream in the applications "
-                              "namespace.".format(where, image, ", ".join(
-                                  "{0}:{1}".format(*i) for i in declared_images) or "none"))
+        _check_size(errors, warnings, where, bench, sizes, shm)
+        _check_image(errors, where, bench.get("image"), declared_images, existing_streams)
         connections = bench.get("data_connections") or []
         if not isinstance(connections, list) or not all(
                 isinstance(c, str) and c for c in connections):

@@ -160,9 +160,7 @@ def run_login(module):
             settings[key] = params[key]
     if not settings.get("host"):
         raise GitopsError("No cluster given: set host, or CLUSTER in creds_file.")
-    if params["state"] == "absent":
-        if not params["api_key"]:
-            raise GitopsError("state: absent needs api_key, the token to revoke.")
+    if params["state"] == "absent":  # api_key is required then (the module's required_if)
         revoked = False if module.check_mode else revoke(
             settings["host"], params["api_key"], params["ca_cert"], params["validate_certs"])
         return {"changed": revoked, "host": settings["host"]}

@@ -12,6 +12,14 @@ means "failed, stop waiting" and ``reason`` is the failure message.
 """
 
 from ansible_collections.rhods.gitops.plugins.module_utils.errors import GitopsError
+from ansible_collections.rhods.gitops.plugins.module_utils.kinds import (
+    CRD,
+    DEPLOYMENT,
+    JOB,
+    NAMESPACE,
+    ROUTE,
+    STATEFUL_SET,
+)
 from ansible_collections.rhods.gitops.plugins.module_utils.objects import (
     describe_condition,
     dig,
@@ -203,18 +211,18 @@ def statefulset_ready():
 
 
 READINESS = {
-    ("apps/v1", "Deployment"): deployment_available,
-    ("apps/v1", "StatefulSet"): statefulset_ready,
-    ("batch/v1", "Job"): lambda: condition_true("Complete"),
-    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): lambda: condition_true("Established"),
-    ("v1", "Namespace"): lambda: phase_is("Active"),
-    ("route.openshift.io/v1", "Route"): lambda: jmespath_true(
+    DEPLOYMENT: deployment_available,
+    STATEFUL_SET: statefulset_ready,
+    JOB: lambda: condition_true("Complete"),
+    CRD: lambda: condition_true("Established"),
+    NAMESPACE: lambda: phase_is("Active"),
+    ROUTE: lambda: jmespath_true(
         "status.ingress[?conditions[?type=='Admitted' && status=='True']] | length(@) > `0`",
         option="Route admitted"),
 }
 
 FAILURES = {
-    ("batch/v1", "Job"): lambda: condition_true("Failed"),
+    JOB: lambda: condition_true("Failed"),
 }
 
 

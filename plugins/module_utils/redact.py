@@ -101,11 +101,14 @@ class Redactor:
         return data
 
 
-def explain_unexpected(exc):
-    """A message for an exception that is not one of ours (not yet redacted)."""
+def explain_unexpected(exc, cluster=True):
+    """A message for an exception that is not one of ours (not yet redacted); ``cluster``:
+    the module talks to the Kubernetes API."""
     text = "{0}: {1}".format(type(exc).__name__, exc)
     if "Invalid header value" in text or "Invalid leading whitespace" in text:
         return ("The API token is not valid in an HTTP header: it contains a newline or another "
                 "control character, often from a file pasted with its final newline. Remove it "
                 "from api_key, K8S_AUTH_API_KEY or the kubeconfig's token. ({0})".format(text))
+    if not cluster:
+        return "Unexpected error: {0}".format(text)
     return "Unexpected error talking to the cluster: {0}".format(text)

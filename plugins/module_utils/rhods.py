@@ -16,21 +16,22 @@ from ansible_collections.rhods.gitops.plugins.module_utils.errors import (
     GitopsError,
     NotServed,
 )
+from ansible_collections.rhods.gitops.plugins.module_utils.kinds import (
+    CRD,
+    DSC_CRD,
+    DSC_GROUP,
+    DSCI_GROUP,
+    ROUTE,
+    datasciencecluster,
+    dscinitialization,
+)
 from ansible_collections.rhods.gitops.plugins.module_utils.objects import (
-    Selection,
     describe_condition,
     dig,
     find_condition,
 )
 from ansible_collections.rhods.gitops.plugins.module_utils.predicates import phase_is, predicate
 
-DSC_GROUP = "datasciencecluster.opendatahub.io"
-DSCI_GROUP = "dscinitialization.opendatahub.io"
-DSC_KIND = "DataScienceCluster"
-DSCI_KIND = "DSCInitialization"
-DSC_CRD = "datascienceclusters." + DSC_GROUP
-CRD_API = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
-ROUTE_API = ("route.openshift.io/v1", "Route")
 
 # Preference when the served versions are discovered (api_version: auto).
 VERSION_PREFERENCE = ("v2", "v1")
@@ -112,8 +113,7 @@ def component_spec(names, overrides=None, default_managed=DEFAULT_MANAGED):
 
 
 def dsc_definition(name, version, components):
-    return {"apiVersion": "{0}/{1}".format(DSC_GROUP, version), "kind": DSC_KIND,
-            "metadata": {"name": name}, "spec": {"components": components}}
+    return datasciencecluster(version).definition(name, spec={"components": components})
 
 
 def choose_name(existing, wanted, on_other):
@@ -220,10 +220,10 @@ class DataScienceCluster:
             self.run.result.update(name=self.p["name"], api_version=None)
             return
         version = choose_version(served, self.p["api_version"])
-        api_version = "{0}/{1}".format(DSC_GROUP, version)
+        kind = datasciencecluster(version)
         components = component_spec(self.components_of(version), self.p["components"])
         if self.p["apply"]:
-            existing = self.cluster.list(self.cluster.resource(api_version, DSC_KIND))[0]
+            existing = self.cluster.list(self.cluster.resource(*kind))[0]
             name = choose_name(existing, self.p["name"], self.p["existing"])
             applier = Applier(self.cluster, self.run.check_mode,
                               force_conflicts=self.p["force_conflicts"])
@@ -232,12 +232,12 @@ class DataScienceCluster:
             self.run.warnings.extend(applier.warnings)
         else:  # another writer (Argo CD) delivers it: observe only
             name = self.p["name"]
-        self.run.result.update(name=name, api_version=api_version,
+        self.run.result.update(name=name, api_version=kind.api_version,
                                components=component_states(None, components))
         if self.run.check_mode or not self.p["wait"]:
             return
         dsci = self.wait_dsci(version)
-        dsc = self.run.waiter.wait(Selection(api_version, DSC_KIND, name), dsc_ready(components))
+        dsc = self.run.waiter.wait(kind.select(name), dsc_ready(components))
         namespace = dig(dsci, "spec.applicationsNamespace") or self.p["applications_namespace"]
         self.run.result.update(
             components=component_states(dsc, components),
@@ -250,7 +250,7 @@ class DataScienceCluster:
     def components_of(self, version):
         """Components of the served schema, or the known list of ``version``."""
         try:
-            crd = self.cluster.get(self.cluster.resource(*CRD_API), DSC_CRD)
+            crd = self.cluster.get(self.cluster.resource(*CRD), DSC_CRD)
         except ApiError as exc:
             if exc.status != 403:
                 raise
@@ -261,14 +261,14 @@ class DataScienceCluster:
         served = self.cluster.served_versions(DSCI_GROUP)
         version = dsc_version if dsc_version in served else (served or [dsc_version])[0]
         return self.run.waiter.wait(
-            Selection("{0}/{1}".format(DSCI_GROUP, version), DSCI_KIND, self.p["dsci_name"]),
+            dscinitialization(version).select(self.p["dsci_name"]),
             phase_is("Ready"))
 
     def dashboard_url(self, namespace, components):
         if components.get("dashboard", {}).get("managementState") != MANAGED:
             return None
         try:
-            resource = self.cluster.resource(*ROUTE_API)
+            resource = self.cluster.resource(*ROUTE)
         except NotServed:
             return None
         return route_url(self.cluster.get(resource, self.p["dashboard_route"], namespace))

@@ -150,7 +150,7 @@ class S3Endpoint:
         return S3Error("S3 request to {0} failed: {1}".format(self.endpoint_url, exc), "error")
 
 
-class Endpoints:
+class S3Clients:
     """Clients cached by (endpoint, credentials, region, TLS), and endpoints known to be
     unreachable (so many connections to one dead endpoint cost one timeout, not many)."""
 

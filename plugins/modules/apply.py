@@ -43,11 +43,8 @@ options:
       - A JMESPath expression that every applied object must satisfy when O(wait=true), for example
         V(status.phase == 'Bound'). Replaces the kind's own readiness.
     type: str
-extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
-  - rhods.gitops.apply
-  - rhods.gitops.wait
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, rhods.gitops.apply, rhods.gitops.wait,
+                                 ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full
@@ -57,9 +54,6 @@ attributes:
     details: One before/after diff per changed object, Secret values redacted.
   platform:
     platforms: all
-requirements:
-  - kubernetes >= 24.2.0
-  - jmespath
 """
 
 EXAMPLES = r"""
@@ -140,7 +134,7 @@ progress:
 """
 
 from ansible_collections.rhods.gitops.plugins.module_utils.apply import run_apply
-from ansible_collections.rhods.gitops.plugins.module_utils.args import module_spec
+from ansible_collections.rhods.gitops.plugins.module_utils.args import APPLY, WAIT, module_spec
 from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
 
 
@@ -149,10 +143,9 @@ def argument_spec():
         "definitions": {"type": "raw", "required": True},
         "namespace": {"type": "str"},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-        "force_conflicts": {"type": "bool", "default": False},
         "wait": {"type": "bool", "default": False},
         "wait_condition": {"type": "str"},
-    })
+    }, WAIT, APPLY)
 
 
 def main():

@@ -121,10 +121,7 @@ options:
         V(false) waits for Argo CD's own polling (3 minutes by default).
     type: bool
     default: true
-extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
-  - rhods.gitops.wait
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, rhods.gitops.wait, ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full
@@ -135,20 +132,17 @@ attributes:
   platform:
     platforms: all
 requirements:
-  - kubernetes >= 24.2.0
-  - jmespath
   - git (command line), only with O(repo_dir)
 """
 
 EXAMPLES = r"""
-- name: Render and push MinIO's folder
+- name: Render and push MinIO's folder (render_tree leaves its Secrets out)
   rhods.gitops.render_tree:
     component: minio
-    manifests: "{{ minio_manifests | rejectattr('kind', 'eq', 'Secret') | list }}"
+    manifests: "{{ minio_manifests }}"
     dest: ~/.cache/rhods-gitops/worktree
     path: rhods-gitops
-    git:
-      url: https://git.example.com/platform/cluster-config.git
+    git: {url: "https://git.example.com/platform/cluster-config.git"}
   register: tree
 
 - name: Deliver it with Argo CD and wait until the pushed commit is Synced and Healthy
@@ -224,9 +218,11 @@ progress:
   elements: dict
 """
 
-from ansible_collections.rhods.gitops.plugins.module_utils.args import module_spec
+from ansible_collections.rhods.gitops.plugins.module_utils.args import WAIT, module_spec
 from ansible_collections.rhods.gitops.plugins.module_utils.argocd import run_argocd_application
 from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
+
+RULES = {"required_if": [("state", "present", ["repo_url"])]}
 
 
 def argument_spec():
@@ -258,11 +254,11 @@ def argument_spec():
         "expected_revision": {"type": "str"},
         "repo_dir": {"type": "path"},
         "refresh": {"type": "bool", "default": True},
-    })
+    }, WAIT)
 
 
 def main():
-    run_module(argument_spec(), run_argocd_application)
+    run_module(argument_spec(), run_argocd_application, **RULES)
 
 
 if __name__ == "__main__":

@@ -72,11 +72,8 @@ options:
     description: Wait for the DSCInitialization and the DataScienceCluster to be ready.
     type: bool
     default: true
-extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
-  - rhods.gitops.apply
-  - rhods.gitops.wait
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, rhods.gitops.apply, rhods.gitops.wait,
+                                 ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full
@@ -85,9 +82,6 @@ attributes:
     support: full
   platform:
     platforms: all
-requirements:
-  - kubernetes >= 24.2.0
-  - jmespath
 """
 
 EXAMPLES = r"""
@@ -155,7 +149,7 @@ progress:
   elements: dict
 """
 
-from ansible_collections.rhods.gitops.plugins.module_utils.args import module_spec
+from ansible_collections.rhods.gitops.plugins.module_utils.args import APPLY, WAIT, module_spec
 from ansible_collections.rhods.gitops.plugins.module_utils.rhods import run_datasciencecluster
 from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
 
@@ -171,8 +165,7 @@ def argument_spec():
         "dashboard_route": {"type": "str", "default": "rhods-dashboard"},
         "apply": {"type": "bool", "default": True},
         "wait": {"type": "bool", "default": True},
-        "force_conflicts": {"type": "bool", "default": False},
-    })
+    }, WAIT, APPLY)
 
 
 def main():

@@ -54,16 +54,14 @@ options:
     type: list
     elements: dict
     default: []
-  force_conflicts:
-    description: Take over fields another field manager owns (see M(rhods.gitops.apply)).
-    type: bool
-    default: false
   progress_interval:
     description: Seconds between progress reports while the Application is awaited; V(0) prints none.
     type: int
     default: 30
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - rhods.gitops.cluster
+  - rhods.gitops.apply
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:

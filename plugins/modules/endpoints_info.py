@@ -23,34 +23,16 @@ options:
     description: The Argo CD server Route.
     type: dict
     default: {namespace: openshift-gitops, name: openshift-gitops-server, path: ""}
-    suboptions:
+    suboptions: &route
       namespace: {description: Namespace of the Route., type: str}
       name: {description: Name of the Route., type: str}
       path: {description: Path appended to the URL., type: str, default: ""}
-  dashboard:
-    description: The RHODS/OpenShift AI dashboard Route.
-    type: dict
-    default: {namespace: redhat-ods-applications, name: rhods-dashboard, path: ""}
-    suboptions:
-      namespace: {description: Namespace of the Route., type: str}
-      name: {description: Name of the Route., type: str}
-      path: {description: Path appended to the URL., type: str, default: ""}
-  minio_console:
-    description: MinIO's console Route.
-    type: dict
-    default: {namespace: minio, name: minio-console, path: ""}
-    suboptions:
-      namespace: {description: Namespace of the Route., type: str}
-      name: {description: Name of the Route., type: str}
-      path: {description: Path appended to the URL., type: str, default: ""}
-  minio_s3:
-    description: MinIO's S3 API Route.
-    type: dict
-    default: {namespace: minio, name: minio-s3, path: ""}
-    suboptions:
-      namespace: {description: Namespace of the Route., type: str}
-      name: {description: Name of the Route., type: str}
-      path: {description: Path appended to the URL., type: str, default: ""}
+  dashboard: {description: The RHODS/OpenShift AI dashboard Route., type: dict, suboptions: *route,
+              default: {namespace: redhat-ods-applications, name: rhods-dashboard, path: ""}}
+  minio_console: {description: MinIO's console Route., type: dict, suboptions: *route,
+                  default: {namespace: minio, name: minio-console, path: ""}}
+  minio_s3: {description: MinIO's S3 API Route., type: dict, suboptions: *route,
+             default: {namespace: minio, name: minio-s3, path: ""}}
   workbench_namespaces:
     description:
       - Look for workbenches only in these namespaces. By default every namespace the identity
@@ -69,8 +51,7 @@ options:
       namespace: {description: Namespace of the Secret., type: str}
       name: {description: Name of the Secret., type: str}
       key: {description: Key in the Secret's data., type: str}
-extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster]
 notes:
   - Needs C(get) and C(list) on C(routes), C(list) on C(notebooks) (cluster-wide unless
     O(workbench_namespaces) is given), and C(get) on the admin Secret only with
@@ -159,7 +140,7 @@ def _route(namespace, name):
                         "path": {"type": "str", "default": ""}}}
 
 
-def argspec():
+def argument_spec():
     return module_spec({
         "gitops": _route("openshift-gitops", "openshift-gitops-server"),
         "dashboard": _route("redhat-ods-applications", "rhods-dashboard"),
@@ -174,7 +155,7 @@ def argspec():
                         "key": "admin.password"},
             "options": {"namespace": {"type": "str"}, "name": {"type": "str"},
                         "key": {"type": "str", "no_log": False}}},
-    }, wait=False)
+    })
 
 
 def handle(run):
@@ -182,7 +163,7 @@ def handle(run):
 
 
 def main():
-    run_module(argspec(), handle)
+    run_module(argument_spec(), handle)
 
 
 if __name__ == "__main__":

@@ -69,9 +69,7 @@ options:
     description: How many of the last lines of the build log a failure reports.
     type: int
     default: 40
-extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
-  - rhods.gitops.wait
+extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, rhods.gitops.wait]
 notes:
   - Needs C(get), C(list), C(watch) on C(buildconfigs), C(builds) and C(imagestreams), C(create)
     on C(buildconfigs/instantiate) (or C(buildconfigs/instantiatebinary)) and C(get) on
@@ -190,12 +188,14 @@ build_message:
   returned: failure of the build
 """
 
-from ansible_collections.rhods.gitops.plugins.module_utils.args import module_spec
-from ansible_collections.rhods.gitops.plugins.module_utils.builds import ImageBuilder
+from ansible_collections.rhods.gitops.plugins.module_utils.args import WAIT, module_spec
+from ansible_collections.rhods.gitops.plugins.module_utils.image_builder import ImageBuilder
 from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
 
+RULES = {"required_by": {"as_file": "source_dir"}}
 
-def argspec():
+
+def argument_spec():
     return module_spec({
         "namespace": {"type": "str", "required": True},
         "name": {"type": "str", "required": True},
@@ -205,11 +205,11 @@ def argspec():
         "source_dir": {"type": "path"},
         "as_file": {"type": "str"},
         "log_lines": {"type": "int", "default": 40},
-    })
+    }, WAIT)
 
 
 def main():
-    run_module(argspec(), lambda run: ImageBuilder(run).ensure())
+    run_module(argument_spec(), lambda run: ImageBuilder(run).ensure(), **RULES)
 
 
 if __name__ == "__main__":

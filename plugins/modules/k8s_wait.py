@@ -59,10 +59,7 @@ options:
     type: str
     choices: [present, absent]
     default: present
-extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
-  - rhods.gitops.wait
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, rhods.gitops.wait, ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full
@@ -71,9 +68,6 @@ attributes:
     support: none
   platform:
     platforms: all
-requirements:
-  - kubernetes >= 24.2.0
-  - jmespath
 """
 
 EXAMPLES = r"""
@@ -153,7 +147,7 @@ progress:
       type: str
 """
 
-from ansible_collections.rhods.gitops.plugins.module_utils.args import module_spec
+from ansible_collections.rhods.gitops.plugins.module_utils.args import WAIT, module_spec
 from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
 from ansible_collections.rhods.gitops.plugins.module_utils.waiter import run_k8s_wait
 
@@ -168,7 +162,7 @@ def argument_spec():
         "condition": {"type": "str"},
         "fail_condition": {"type": "str"},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-    })
+    }, WAIT)
 
 
 def main():

@@ -51,9 +51,7 @@ options:
     description: Warn when a workbench's data connection Secret does not exist (yet).
     type: bool
     default: true
-extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
-  - rhods.gitops.wait
+extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, rhods.gitops.wait]
 """
 
 EXAMPLES = r"""
@@ -82,20 +80,21 @@ base_images:
     used_by: {description: The images built from it., type: list, elements: str}
 """
 
-from ansible_collections.rhods.gitops.plugins.module_utils.args import module_spec
-from ansible_collections.rhods.gitops.plugins.module_utils.builds import IMAGE_STREAM, tag_item
+from ansible_collections.rhods.gitops.plugins.module_utils.args import WAIT, module_spec
+from ansible_collections.rhods.gitops.plugins.module_utils.builds import tag_item
 from ansible_collections.rhods.gitops.plugins.module_utils.errors import NotServed
+from ansible_collections.rhods.gitops.plugins.module_utils.kinds import IMAGE_STREAM, SECRET
 from ansible_collections.rhods.gitops.plugins.module_utils.notebooks import (
     check_base_tag,
     validate_images,
     validate_workbenches,
 )
-from ansible_collections.rhods.gitops.plugins.module_utils.objects import Selection, dig
+from ansible_collections.rhods.gitops.plugins.module_utils.objects import dig
 from ansible_collections.rhods.gitops.plugins.module_utils.predicates import predicate
 from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
 
 
-def argspec():
+def argument_spec():
     return module_spec({
         "namespace": {"type": "str", "default": "redhat-ods-applications"},
         "images": {"type": "list", "elements": "dict", "default": []},
@@ -106,7 +105,7 @@ def argspec():
             "name": {"type": "str", "required": True},
             "tag": {"type": "str", "required": True}}},
         "check_data_connections": {"type": "bool", "default": True},
-    })
+    }, WAIT)
 
 
 @predicate("the ImageStream has tags in status.tags")
@@ -139,22 +138,22 @@ def _check_bases(run, params):
         out.append(entry)
         resource = run.cluster.resource(*IMAGE_STREAM)
         stream = run.cluster.get(resource, name, namespace)
-        if not has_tags(stream)[0]:
+        tagged, why = has_tags(stream)
+        if not tagged:
             if run.check_mode:
                 run.warnings.append(
                     "ImageStream {0}/{1} {2}, so the base tag {3} cannot be checked in check mode "
                     "(RHODS creates it with its workbenches component).".format(
-                        namespace, name, has_tags(stream)[1], tag))
+                        namespace, name, why, tag))
                 continue
-            stream = run.waiter.wait(Selection(IMAGE_STREAM[0], IMAGE_STREAM[1], name, namespace),
-                                     has_tags)
+            stream = run.waiter.wait(IMAGE_STREAM.select(name, namespace), has_tags)
         check_base_tag(stream, namespace, name, tag, users)
         entry["image"] = (tag_item(stream, tag) or {}).get("dockerImageReference")
     return out
 
 
 def _check_connections(run, workbenches):
-    resource = run.cluster.resource("v1", "Secret")
+    resource = run.cluster.resource(*SECRET)
     for bench in workbenches:
         for name in bench.get("data_connections") or []:
             namespace = bench.get("namespace")
@@ -181,7 +180,7 @@ def handle(run):
 
 
 def main():
-    run_module(argspec(), handle)
+    run_module(argument_spec(), handle)
 
 
 if __name__ == "__main__":

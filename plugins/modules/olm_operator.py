@@ -101,11 +101,8 @@ options:
         the objects to be gone). Without waiting, no InstallPlan is approved.
     type: bool
     default: true
-extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
-  - rhods.gitops.apply
-  - rhods.gitops.wait
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, rhods.gitops.apply, rhods.gitops.wait,
+                                 ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full
@@ -114,9 +111,6 @@ attributes:
     support: full
   platform:
     platforms: all
-requirements:
-  - kubernetes >= 24.2.0
-  - jmespath
 """
 
 EXAMPLES = r"""
@@ -205,8 +199,8 @@ progress:
   elements: dict
 """
 
-from ansible_collections.rhods.gitops.plugins.module_utils.args import module_spec
-from ansible_collections.rhods.gitops.plugins.module_utils.olm import run_olm_operator
+from ansible_collections.rhods.gitops.plugins.module_utils.args import APPLY, WAIT, module_spec
+from ansible_collections.rhods.gitops.plugins.module_utils.olm_install import run_olm_operator
 from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
 
 
@@ -232,8 +226,7 @@ def argument_spec():
         "apply": {"type": "bool", "default": True},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "wait": {"type": "bool", "default": True},
-        "force_conflicts": {"type": "bool", "default": False},
-    })
+    }, WAIT, APPLY)
 
 
 def main():

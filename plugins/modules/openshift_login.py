@@ -42,15 +42,14 @@ options:
     default: true
     aliases: [verify_ssl]
   api_key:
-    description: The token to revoke with O(state=absent).
+    description: The token to revoke; required with O(state=absent).
     type: str
   state:
     description: V(present) logs in and returns a token; V(absent) revokes O(api_key).
     type: str
     choices: [present, absent]
     default: present
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full
@@ -108,10 +107,10 @@ expires_in:
   type: int
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.rhods.gitops.plugins.module_utils.errors import GitopsError
 from ansible_collections.rhods.gitops.plugins.module_utils.openshift_auth import run_login
+from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
+
+RULES = {"required_if": [("state", "absent", ["api_key"])]}
 
 
 def argument_spec():
@@ -127,12 +126,12 @@ def argument_spec():
     }
 
 
+def handle(run):
+    run.take(run_login(run.module))
+
+
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        module.exit_json(**run_login(module))
-    except GitopsError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
+    run_module(argument_spec(), handle, cluster=False, **RULES)
 
 
 if __name__ == "__main__":

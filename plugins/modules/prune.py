@@ -43,9 +43,7 @@ options:
     type: list
     elements: dict
     default: []
-extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full
@@ -55,8 +53,6 @@ attributes:
     details: One diff per deleted object (its identity).
   platform:
     platforms: all
-requirements:
-  - kubernetes >= 24.2.0
 """
 
 EXAMPLES = r"""
@@ -109,7 +105,7 @@ def argument_spec():
         "label_selectors": {"type": "list", "elements": "str", "required": True},
         "namespaces": {"type": "list", "elements": "str", "required": True},
         "keep": {"type": "list", "elements": "dict", "default": []},
-    }, wait=False)
+    })
 
 
 def main():

@@ -95,8 +95,7 @@ options:
             project's local control plane).
         type: bool
         default: true
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full
@@ -195,10 +194,8 @@ git_actions:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.rhods.gitops.plugins.module_utils.errors import GitopsError
 from ansible_collections.rhods.gitops.plugins.module_utils.gitops_tree import run_render_tree
+from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
 
 
 def argument_spec():
@@ -224,13 +221,12 @@ def argument_spec():
     }
 
 
+def handle(run):
+    run.take(run_render_tree(run.params, run.check_mode, run.want_diff))
+
+
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        result = run_render_tree(module.params, module.check_mode, bool(module._diff))
-    except GitopsError as exc:
-        module.fail_json(msg=exc.msg, **{k: v for k, v in exc.details.items() if v is not None})
-    module.exit_json(**result)
+    run_module(argument_spec(), handle, cluster=False)
 
 
 if __name__ == "__main__":

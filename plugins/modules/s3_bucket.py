@@ -60,9 +60,7 @@ options:
     description: What the endpoint is, for messages, for example V(MinIO).
     type: str
     default: S3
-extends_documentation_fragment:
-  - rhods.gitops.s3
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [rhods.gitops.s3, ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full
@@ -116,14 +114,15 @@ buckets:
       type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.rhods.gitops.plugins.module_utils import s3
+from ansible_collections.rhods.gitops.plugins.module_utils.args import S3, module_spec
+from ansible_collections.rhods.gitops.plugins.module_utils.errors import GitopsError
 from ansible_collections.rhods.gitops.plugins.module_utils.naming import bucket_name_problems
+from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
 
 
 def argument_spec():
-    return {
+    return module_spec({
         "endpoint_url": {"type": "str", "required": True},
         "access_key": {"type": "str", "required": True, "no_log": True,
                        "aliases": ["aws_access_key_id"]},
@@ -134,15 +133,12 @@ def argument_spec():
         "create": {"type": "bool", "default": True},
         "unreachable": {"type": "str", "choices": ["fail", "skip"], "default": "fail"},
         "label": {"type": "str", "default": "S3"},
-        "validate_certs": {"type": "bool", "default": True},
-        "ca_path": {"type": "path"},
-        "timeout": {"type": "int", "default": 10},
-    }
+    }, S3, cluster=False)
 
 
-def ensure_buckets(module, endpoint):
+def ensure_buckets(run, endpoint):
     """Probe (and create) each bucket; return (changed, per-bucket results)."""
-    params = module.params
+    params = run.params
     changed = False
     results = []
     for bucket in params["buckets"]:
@@ -154,40 +150,47 @@ def ensure_buckets(module, endpoint):
                     "it (create: true).".format(params["label"], bucket, endpoint.endpoint_url),
                     s3.MISSING)
             changed = True
-            state = "would_create" if module.check_mode else endpoint.create(bucket)
+            state = "would_create" if run.check_mode else endpoint.create(bucket)
         results.append({"name": bucket, "state": state})
     return changed, results
 
 
-def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not s3.HAS_BOTOCORE:
-        module.fail_json(msg=missing_required_lib("botocore"),
-                         exception=str(s3.BOTOCORE_IMPORT_ERROR))
-    params = module.params
+def check_params(params):
+    """Fail before any request on an endpoint URL or a bucket name S3 cannot take."""
     url = params["endpoint_url"] or ""
     if not url.startswith(("http://", "https://")):
-        module.fail_json(msg="endpoint_url {0!r} must start with http:// or https://.".format(url))
+        raise GitopsError("endpoint_url {0!r} must start with http:// or https://.".format(url))
     problems = []
     for index, bucket in enumerate(params["buckets"]):
         problems.extend(bucket_name_problems(bucket, "buckets[{0}]".format(index)))
     if problems:
-        module.fail_json(msg=" ".join(problems), problems=problems)
-    result = {"endpoint_url": url, "reachable": True, "buckets": []}
+        raise GitopsError(" ".join(problems), problems=problems)
+
+
+def handle(run):
+    params = run.params
+    check_params(params)
+    run.result.update(endpoint_url=params["endpoint_url"], reachable=True, buckets=[])
     try:
-        endpoint = s3.S3Endpoint(url, params["access_key"], params["secret_key"],
-                                 region=params["region"], validate_certs=params["validate_certs"],
+        endpoint = s3.S3Endpoint(params["endpoint_url"], params["access_key"],
+                                 params["secret_key"], region=params["region"],
+                                 validate_certs=params["validate_certs"],
                                  ca_path=params["ca_path"], timeout=params["timeout"])
-        changed, result["buckets"] = ensure_buckets(module, endpoint)
+        run.changed, run.result["buckets"] = ensure_buckets(run, endpoint)
     except s3.S3Error as exc:
-        if exc.kind == s3.UNREACHABLE and (params["unreachable"] == "skip" or module.check_mode):
-            module.warn("{0}: {1} Buckets were not checked.".format(params["label"], exc.msg))
-            result.update(reachable=False, buckets=[
+        if exc.kind == s3.UNREACHABLE and (params["unreachable"] == "skip" or run.check_mode):
+            run.warnings.append("{0}: {1} Buckets were not checked.".format(
+                params["label"], exc.msg))
+            run.result.update(reachable=False, buckets=[
                 {"name": b, "state": "unknown"} for b in params["buckets"]])
-            module.exit_json(changed=False, **result)
-        module.fail_json(msg="{0}: {1}".format(params["label"], exc.msg), kind=exc.kind,
-                         code=exc.code, **result)
-    module.exit_json(changed=changed, **result)
+            return
+        raise GitopsError("{0}: {1}".format(params["label"], exc.msg), kind=exc.kind,
+                          code=exc.code) from None
+
+
+def main():
+    run_module(argument_spec(), handle, cluster=False,
+               libraries=[("botocore", s3.BOTOCORE_IMPORT_ERROR)])
 
 
 if __name__ == "__main__":

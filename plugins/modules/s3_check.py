@@ -83,8 +83,7 @@ options:
 notes:
   - The access key is masked in the output like the secret key (MinIO's root user doubles as the
     access key and is generated like a password).
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+extends_documentation_fragment: [ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full
@@ -153,9 +152,9 @@ failed_connections:
   type: int
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.rhods.gitops.plugins.module_utils import s3
+from ansible_collections.rhods.gitops.plugins.module_utils.errors import GitopsError
+from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
 
 CONNECTION_SPEC = {
     "name": {"type": "str", "required": True},
@@ -211,37 +210,46 @@ def check_one(endpoints, conn):
     return "failed", error.msg
 
 
-def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not s3.HAS_BOTOCORE:
-        module.fail_json(msg=missing_required_lib("botocore"),
-                         exception=str(s3.BOTOCORE_IMPORT_ERROR))
-    endpoints = s3.Endpoints(timeout=module.params["timeout"])
+def verdicts(run):
+    """One result entry per connection; warnings for the skipped and (check mode) missing."""
+    endpoints = s3.S3Clients(timeout=run.params["timeout"])
     results = []
-    for conn in module.params["connections"]:
+    for conn in run.params["connections"]:
         result, reason = check_one(endpoints, conn)
         if result == s3.MISSING:
-            if module.check_mode and module.params["missing_in_check_mode"] == "warn":
-                module.warn("Data connection {0}: {1} (check mode: a real run fails unless an "
-                            "earlier task creates it).".format(conn["name"], reason))
+            if run.check_mode and run.params["missing_in_check_mode"] == "warn":
+                run.warnings.append("Data connection {0}: {1} (check mode: a real run fails "
+                                    "unless an earlier task creates it).".format(conn["name"],
+                                                                                 reason))
             else:
                 result = "failed"
         elif result == "skipped" and conn["verify"] != "never":
-            module.warn("Data connection {0} was not verified: {1}.".format(conn["name"], reason))
+            run.warnings.append("Data connection {0} was not verified: {1}.".format(
+                conn["name"], reason))
         results.append({"name": conn["name"], "field": conn.get("field"),
                         "endpoint_url": conn["endpoint_url"], "bucket": conn["bucket"],
                         "result": result, "reason": reason})
-    counts = {key: sum(1 for r in results if r["result"] == value)
-              for key, value in (("verified", "verified"), ("skipped", "skipped"),
-                                 ("failed_connections", "failed"))}
+    return results
+
+
+def handle(run):
+    results = verdicts(run)
+    run.result["connections"] = results
+    run.result.update({key: sum(1 for r in results if r["result"] == value)
+                       for key, value in (("verified", "verified"), ("skipped", "skipped"),
+                                          ("failed_connections", "failed"))})
     failed = [r for r in results if r["result"] == "failed"]
     if failed:
         lines = ["Data connection {0}{1}: {2}".format(
             r["name"], " ({0})".format(r["field"]) if r.get("field") else "", r["reason"])
             for r in failed]
-        module.fail_json(msg="{0} of {1} data connection(s) failed verification: {2}".format(
-            len(failed), len(results), " | ".join(lines)), connections=results, **counts)
-    module.exit_json(changed=False, connections=results, **counts)
+        raise GitopsError("{0} of {1} data connection(s) failed verification: {2}".format(
+            len(failed), len(results), " | ".join(lines)))
+
+
+def main():
+    run_module(argument_spec(), handle, cluster=False,
+               libraries=[("botocore", s3.BOTOCORE_IMPORT_ERROR)])
 
 
 if __name__ == "__main__":

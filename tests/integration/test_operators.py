@@ -366,8 +366,9 @@ def test_a_component_that_never_gets_ready_is_named_on_timeout(playbook, simulat
             "components": {"ray": "Managed"}, "wait_timeout": 8}}]})
         assert run.rc != 0
         failure = run.failures()[0]
-        assert failure["msg"].startswith("Timed out after 8s (wait_timeout=8) waiting for "
-                                         "DataScienceCluster default-dsc")
+        # The seconds spent are measured, not asserted: on a loaded machine 8s become 9s.
+        assert re.match(r"Timed out after \d+s \(wait_timeout=8\) waiting for "
+                        r"DataScienceCluster default-dsc", failure["msg"]), failure["msg"]
         assert ("components not ready: ray (RayReady=False (Error: RayCluster CRD missing: "
                 "install the KubeRay operator))") in failure["msg"]
         assert "dashboard" not in failure["reason"] and "kserve" not in failure["reason"]

@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from ansible_collections.rhods.gitops.plugins.module_utils import builds
+from ansible_collections.rhods.gitops.plugins.module_utils import builds, image_builder, kinds
+from ansible_collections.rhods.gitops.plugins.module_utils.client import Cluster
 from ansible_collections.rhods.gitops.plugins.module_utils.errors import GitopsError, WaitTimeout
 from ansible_collections.rhods.gitops.plugins.module_utils.waiter import Deadline, Progress, Waiter
 
@@ -18,7 +19,7 @@ BASE_REF = "image-registry.openshift-image-registry.svc:5000/%s/s2i-generic-data
 def buildconfig(dockerfile="FROM x\nRUN true\n", tag="2025.2", last=None, status_last=None,
                 triggers=True, last_version=0):
     bc = {
-        "apiVersion": builds.BUILD_API, "kind": "BuildConfig",
+        "apiVersion": kinds.BUILD.api_version, "kind": "BuildConfig",
         "metadata": {"name": "lightgbm", "namespace": NS, "resourceVersion": "5"},
         "spec": {
             "runPolicy": "Serial",
@@ -56,7 +57,7 @@ def build_from(bc, number, phase="Complete", trigger=True, manual_fingerprint=No
     else:
         spec["triggeredBy"] = [{"message": "Manually triggered"}]
     name = "lightgbm-%d" % number
-    return {"apiVersion": builds.BUILD_API, "kind": "Build",
+    return {"apiVersion": kinds.BUILD.api_version, "kind": "Build",
             "metadata": {"name": name, "namespace": NS, "resourceVersion": str(10 + number),
                          "labels": {builds.BUILD_CONFIG_LABEL: "lightgbm"},
                          "annotations": {builds.BUILD_NUMBER_ANNOTATION: str(number)}},
@@ -65,7 +66,7 @@ def build_from(bc, number, phase="Complete", trigger=True, manual_fingerprint=No
 
 
 def stream(name, tags):
-    return {"apiVersion": builds.IMAGE_API, "kind": "ImageStream",
+    return {"apiVersion": kinds.IMAGE_STREAM.api_version, "kind": "ImageStream",
             "metadata": {"name": name, "namespace": NS, "resourceVersion": "3"},
             "status": {"tags": [{"tag": tag, "items": [
                 {"dockerImageReference": ref, "image": ref.split("@")[1]}]}
@@ -245,16 +246,21 @@ class Resource:
     def __init__(self, api_version, kind):
         self.group_version, self.kind, self.namespaced = api_version, kind, True
 
+    def path(self, name=None, namespace=None):
+        return "/apis/{0}/namespaces/{1}/{2}s/{3}".format(
+            self.group_version, namespace, self.kind.lower(), name)
 
-class MemoryCluster:
-    """Objects by (kind, name); builds reach ``final_phase`` when listed by name."""
+
+class MemoryCluster(Cluster):
+    """Objects by (kind, name); builds reach ``final_phase`` when listed by name. Subresource
+    requests (instantiate, log) go through the real client to ``Dynamic``."""
 
     def __init__(self, objects, new_phase="New", final_phase="Complete"):
+        super().__init__(Dynamic(self))
         self.objects = {(o["kind"], o["metadata"]["name"]): o for o in objects}
         self.requests = []
         self.new_phase = new_phase
         self.final_phase = final_phase
-        self.dynamic = Dynamic(self)
 
     def resource(self, api_version, kind):
         return Resource(api_version, kind)
@@ -316,7 +322,7 @@ def test_up_to_date_starts_nothing_and_reports_the_digest():
     bc = buildconfig(status_last=BASE_REF, last_version=1)
     cluster = MemoryCluster([bc, BASE_STREAM, build_from(bc, 1), _pushed(1)])
     run = FakeRun(cluster)
-    builds.ImageBuilder(run).ensure()
+    image_builder.ImageBuilder(run).ensure()
     assert run.changed is False and cluster.requests == []
     assert run.result["action"] == "up-to-date"
     assert run.result["image"].endswith("/lightgbm@sha256:out1")
@@ -329,7 +335,7 @@ def test_changed_inputs_start_one_build_and_wait_for_its_image():
                       last_version=1)
     cluster = MemoryCluster([new, BASE_STREAM, build_from(old, 1), _pushed(1)])
     run = FakeRun(cluster)
-    builds.ImageBuilder(run).ensure()
+    image_builder.ImageBuilder(run).ensure()
     posts = [r for r in cluster.requests if r["method"] == "post"]
     assert len(posts) == 1 and posts[0]["path"].endswith(
         "/buildconfigs/lightgbm/instantiate")
@@ -341,7 +347,7 @@ def test_changed_inputs_start_one_build_and_wait_for_its_image():
     assert run.result["image_digest"] == "sha256:out2"
     # The next run finds the build it started: nothing to do.
     run2 = FakeRun(cluster)
-    builds.ImageBuilder(run2).ensure()
+    image_builder.ImageBuilder(run2).ensure()
     assert run2.changed is False and run2.result["action"] == "up-to-date"
     assert len([r for r in cluster.requests if r["method"] == "post"]) == 1
 
@@ -350,7 +356,7 @@ def test_the_build_a_trigger_started_is_adopted_not_duplicated():
     bc = buildconfig(status_last=BASE_REF, last_version=1)
     cluster = MemoryCluster([bc, BASE_STREAM, build_from(bc, 1, phase="Running")])
     run = FakeRun(cluster)
-    builds.ImageBuilder(run).ensure()
+    image_builder.ImageBuilder(run).ensure()
     assert [r for r in cluster.requests if r["method"] == "post"] == []
     assert run.changed is False and run.result["action"] == "adopt"
     assert run.result["phase"] == "Complete" and run.result["image_digest"] == "sha256:out1"
@@ -361,7 +367,7 @@ def test_a_failed_build_fails_with_phase_reason_and_log_tail():
     cluster = MemoryCluster([bc, BASE_STREAM], final_phase="Failed")
     run = FakeRun(cluster)
     with pytest.raises(GitopsError) as caught:
-        builds.ImageBuilder(run).ensure()
+        image_builder.ImageBuilder(run).ensure()
     err = caught.value
     assert "Build redhat-ods-applications/lightgbm-1" in err.msg
     assert "Failed (DockerBuildFailed: Docker build strategy has failed.)" in err.msg
@@ -377,30 +383,30 @@ def test_check_mode_says_whether_a_build_would_start_and_starts_nothing():
     bc = buildconfig(status_last=BASE_REF, last_version=1)
     cluster = MemoryCluster([bc, BASE_STREAM, build_from(bc, 1), _pushed(1)])
     run = FakeRun(cluster, check_mode=True)
-    builds.ImageBuilder(run).ensure()
+    image_builder.ImageBuilder(run).ensure()
     assert run.result["would_build"] is False and run.changed is False
     changed = buildconfig(dockerfile="FROM other\n", status_last=BASE_REF, last_version=1)
     cluster = MemoryCluster([changed, BASE_STREAM, build_from(bc, 1), _pushed(1)])
     run = FakeRun(cluster, check_mode=True)
-    builds.ImageBuilder(run).ensure()
+    image_builder.ImageBuilder(run).ensure()
     assert run.result["would_build"] is True and run.changed is True
     assert cluster.requests == []
     missing = FakeRun(MemoryCluster([BASE_STREAM]), check_mode=True)
-    builds.ImageBuilder(missing).ensure()
+    image_builder.ImageBuilder(missing).ensure()
     assert missing.result["would_build"] is True
 
 
 def test_a_missing_buildconfig_is_a_clear_error():
     with pytest.raises(GitopsError, match="BuildConfig redhat-ods-applications/lightgbm not "
                                           "found"):
-        builds.ImageBuilder(FakeRun(MemoryCluster([BASE_STREAM]))).ensure()
+        image_builder.ImageBuilder(FakeRun(MemoryCluster([BASE_STREAM]))).ensure()
 
 
 def test_a_pending_trigger_that_never_fires_leads_to_one_build():
     bc = buildconfig()  # the trigger has not recorded the base image
     cluster = MemoryCluster([bc, BASE_STREAM])
     run = FakeRun(cluster, trigger_grace=0)
-    builds.ImageBuilder(run).ensure()
+    image_builder.ImageBuilder(run).ensure()
     assert len([r for r in cluster.requests if r["method"] == "post"]) == 1
     assert run.result["started"] is True
 
@@ -408,10 +414,10 @@ def test_a_pending_trigger_that_never_fires_leads_to_one_build():
 def test_rebuild_starts_only_in_the_first_round():
     bc = buildconfig(status_last=BASE_REF, last_version=1)
     cluster = MemoryCluster([bc, BASE_STREAM, build_from(bc, 1), _pushed(1)])
-    builds.ImageBuilder(FakeRun(cluster, rebuild=True)).ensure()
+    image_builder.ImageBuilder(FakeRun(cluster, rebuild=True)).ensure()
     assert len([r for r in cluster.requests if r["method"] == "post"]) == 1
     later = FakeRun(cluster, rebuild=True, wait_round={"seconds": 30, "spent": 30.0})
-    builds.ImageBuilder(later).ensure()
+    image_builder.ImageBuilder(later).ensure()
     assert len([r for r in cluster.requests if r["method"] == "post"]) == 1
 
 
@@ -421,7 +427,7 @@ def test_binary_source_uploads_the_archive_once(tmp_path):
     bc["spec"]["source"] = {"type": "Binary", "binary": {}}
     cluster = MemoryCluster([bc, BASE_STREAM])
     run = FakeRun(cluster, source_dir=str(tmp_path), as_file=None)
-    builds.ImageBuilder(run).ensure()
+    image_builder.ImageBuilder(run).ensure()
     posts = [r for r in cluster.requests if r["method"] == "post"]
     assert len(posts) == 1
     assert posts[0]["path"].endswith("/buildconfigs/lightgbm/instantiatebinary")
@@ -429,11 +435,11 @@ def test_binary_source_uploads_the_archive_once(tmp_path):
     assert posts[0]["body"][:2] == b"\x1f\x8b"  # gzip
     assert run.result["source_digest"].startswith("sha256:")
     again = FakeRun(cluster, source_dir=str(tmp_path))
-    builds.ImageBuilder(again).ensure()
+    image_builder.ImageBuilder(again).ensure()
     assert again.changed is False and again.result["action"] == "up-to-date"
     (tmp_path / "Containerfile").write_text("FROM y\n")
     changed = FakeRun(cluster, source_dir=str(tmp_path))
-    builds.ImageBuilder(changed).ensure()
+    image_builder.ImageBuilder(changed).ensure()
     assert changed.changed is True
 
 
@@ -444,7 +450,7 @@ def test_a_timeout_carries_the_log_tail():
     run.deadline = Deadline(0)
     run.waiter = Waiter(cluster, run.deadline, run.progress, sleep=lambda s: None)
     with pytest.raises(WaitTimeout) as caught:
-        builds.ImageBuilder(run).ensure()
+        image_builder.ImageBuilder(run).ensure()
     assert "Last 5 lines of the build log" in caught.value.msg
     assert caught.value.details["build"] == "lightgbm-1"
 
@@ -458,12 +464,12 @@ def test_triggers_taken_over_by_the_build_controller_are_reported_for_a_new_appl
     bc["metadata"]["managedFields"] = [ours, theirs]
     cluster = MemoryCluster([bc, BASE_STREAM, build_from(bc, 1), _pushed(1)])
     run = FakeRun(cluster)
-    builds.ImageBuilder(run).ensure()
+    image_builder.ImageBuilder(run).ensure()
     assert run.result["triggers_owned_elsewhere"] is True
     assert "managedFields" not in run.result["build_config"]["metadata"]
     assert run.result["build_config"]["spec"]["triggers"][0]["imageChange"][
         "lastTriggeredImageID"] == BASE_REF
     ours["fieldsV1"]["f:spec"]["f:triggers"] = {}
     run = FakeRun(MemoryCluster([bc, BASE_STREAM, build_from(bc, 1), _pushed(1)]))
-    builds.ImageBuilder(run).ensure()
+    image_builder.ImageBuilder(run).ensure()
     assert "triggers_owned_elsewhere" not in run.result

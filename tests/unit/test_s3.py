@@ -97,7 +97,7 @@ class FakeEndpoint:
         return self.outcome
 
 
-class FakeEndpoints(s3.Endpoints):
+class FakeEndpoints(s3.S3Clients):
     def __init__(self, outcomes):
         super().__init__()
         self.outcomes = outcomes
