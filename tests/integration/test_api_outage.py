@@ -56,6 +56,26 @@ def _restart_after(state_dir, argv, seconds):
         out.write("%d\n%s\n" % (proc.pid, argv[0]))
 
 
+def _stop(pid, timeout=60):
+    """SIGTERM, then wait until the process is gone (SIGKILL after ``timeout``).
+
+    The next kube-apiserver must not start while this one still writes: both would write the
+    same audit log, one of them at a stale offset, and cut a record in two.
+    """
+    os.kill(pid, signal.SIGTERM)
+    if not _until(lambda: not _alive(pid), timeout):
+        os.kill(pid, signal.SIGKILL)
+        assert _until(lambda: not _alive(pid), 30), "kube-apiserver %d did not exit" % pid
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid, encoding="utf-8") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def _until(check, timeout):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -81,9 +101,11 @@ def test_a_wait_survives_the_api_server_stopping_for_30_seconds(cluster, tmp_pat
     try:
         time.sleep(8)  # the wait is watching
         pid, argv = _apiserver(cluster.state_dir)
-        os.kill(pid, signal.SIGTERM)
+        stopped = time.monotonic()
+        _stop(pid)
         restart = threading.Thread(target=_restart_after,
-                                   args=(cluster.state_dir, argv, OUTAGE_SECONDS))
+                                   args=(cluster.state_dir, argv,
+                                         max(0, OUTAGE_SECONDS - (time.monotonic() - stopped))))
         restart.start()
         restart.join()
         assert _until(lambda: cluster.kubectl("get", "--raw", "/readyz",

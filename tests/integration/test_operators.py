@@ -123,8 +123,25 @@ def save(name):
         "content": "{{ %s | to_json }}" % name, "dest": "{{ playbook_dir }}/%s.json" % name}}
 
 
+_CREATED = []
+
+
 def fresh_namespace(prefix="it"):
-    return "{0}-{1}".format(prefix, uuid.uuid4().hex[:8])
+    """A namespace name no other test uses; ``_remove_fresh_namespaces`` deletes it after the test."""
+    name = "{0}-{1}".format(prefix, uuid.uuid4().hex[:8])
+    _CREATED.append(name)
+    return name
+
+
+@pytest.fixture(autouse=True)
+def _remove_fresh_namespaces(cluster):
+    """A test's operators leave with its namespaces: an AllNamespaces OperatorGroup that stays
+    would claim its operator's APIs for every namespace, and OLM would refuse the same operator
+    anywhere else (InterOperatorGroupOwnerConflict)."""
+    yield
+    while _CREATED:
+        cluster.kubectl("delete", "namespace", _CREATED.pop(), "--ignore-not-found",
+                        "--wait=false", check=False)
 
 
 def operator_task(namespace, package="example-operator", **options):

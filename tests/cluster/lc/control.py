@@ -225,7 +225,9 @@ def _start_apiserver(ports, pkidir, tokens):
         "--allow-privileged=true", "--endpoint-reconciler-type=none",
         "--audit-policy-file=" + _write_audit_policy(),
         "--audit-log-path=" + _path("audit", "audit.log"),
-        "--audit-log-maxsize=200", "--audit-log-maxbackup=3",
+        # One file holds a whole test run (about 700 MB): readers of a window never meet a
+        # rotation in the middle of a run that started the cluster.
+        "--audit-log-maxsize=2048", "--audit-log-maxbackup=1",
         "--audit-log-mode=blocking",
         "--enable-priority-and-fairness=false",
         "--profiling=false", "--v=1",
