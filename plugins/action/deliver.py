@@ -36,6 +36,7 @@ def argument_spec():
     kubernetes.core's connection options (those are handed on to the k8s modules as they are)."""
     return module_spec(OWN_SPEC, APPLY)
 
+
 NAMESPACE_ACTIVE = "status.phase == 'Active'"
 display = Display()
 
