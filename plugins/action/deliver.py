@@ -15,6 +15,7 @@ from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.rhods.gitops.plugins.module_utils import applyset
 from ansible_collections.rhods.gitops.plugins.module_utils.args import (
     APPLY, DEFAULT_PROGRESS_INTERVAL, module_spec)
 from ansible_collections.rhods.gitops.plugins.module_utils.live_fields import keep_live_fields
@@ -28,6 +29,10 @@ OWN_SPEC = {
     "ignore_differences": {"type": "list", "elements": "dict", "default": []},
     "keep_live_fields": {"type": "list", "elements": "dict", "default": []},
     "progress_interval": {"type": "int", "default": DEFAULT_PROGRESS_INTERVAL},
+    "ownership": {"type": "bool", "default": True},
+    "prune": {"type": "bool", "default": True},
+    "delete_data": {"type": "bool"},
+    "state_namespace": {"type": "str"},
 }
 
 
@@ -64,16 +69,53 @@ class ActionModule(ActionBase):
             objects, secrets = delivery.split(params["manifests"])
             mode = delivery.delivery_mode(params["delivery"] or self._variable(
                 delivery.DELIVERY_VARIABLE))
-            if mode == "direct":
-                outcome = self._direct(params, objects, secrets)
-            else:
+            target = None
+            if mode == "gitops":
                 target = delivery.gitops_target(self._variable(delivery.TARGET_FACT), component)
-                outcome = self._gitops(params, target, component, objects, secrets)
+            owner = self._owner(params, component) if params["ownership"] else None
         except delivery.DeliveryInputError as exc:
             return merge_hash(result, {"failed": True, "msg": "{0}; nothing was changed.".format(exc)})
+        outcome = self._deliver(params, component, mode, target, owner, objects, secrets)
         outcome.update(component=component, delivery=mode)
         self._remove_tmp_path(self._connection._shell.tmpdir)
         return merge_hash(result, outcome)
+
+    def _deliver(self, params, component, mode, target, owner, objects, secrets):
+        """Record the component's ApplySet, deliver its objects as members, prune the members
+        it no longer renders: one task result."""
+        wanted = applyset.identities(objects + secrets)
+        steps = []
+        if owner:
+            steps.append(self._module("applyset", dict(owner, step="prepare", objects=wanted)))
+            if steps[-1].get("failed"):
+                return outcome_of(steps)
+            secrets = applyset.labelled(secrets, steps[-1]["id"], component)
+        if mode == "direct":
+            if owner:
+                objects = applyset.labelled(objects, steps[-1]["id"], component)
+            delivered = self._direct(params, objects, secrets)
+        else:
+            delivered = self._gitops(params, target, component, applyset.tree_objects(
+                objects, component, owner["namespace"] if owner else None, bool(owner)), secrets)
+        steps.append(delivered)
+        extra = {key: delivered.get(key) for key in ("applied", "revision", "path", "application")}
+        if owner and params["prune"] and not delivered.get("failed"):
+            steps.append(self._module("applyset", dict(owner, step="prune", objects=wanted)))
+            extra.update(deleted=steps[-1].get("deleted"), kept=steps[-1].get("kept"))
+        return outcome_of(steps, **extra)
+
+    # ownership
+
+    def _owner(self, params, component):
+        """The arguments of ``applyset`` for this component (its parent's name and place)."""
+        namespace = params["state_namespace"] or self._variable(delivery.STATE_NAMESPACE_VARIABLE) \
+            or applyset.DEFAULT_NAMESPACE
+        delete_data = params["delete_data"]
+        if delete_data is None:
+            delete_data = delivery.boolean_variable(
+                delivery.DELETE_DATA_VARIABLE, self._variable(delivery.DELETE_DATA_VARIABLE))
+        return {"component": component, "name": applyset.parent_name(component),
+                "namespace": delivery.check_namespace(namespace), "delete_data": delete_data}
 
     # the modules
 

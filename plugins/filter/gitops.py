@@ -9,10 +9,14 @@
 - ``gitops_namespaces(manifests)``: the namespaces a component's objects live in,
   in order of appearance (its Namespace objects and the namespaces of the
   namespaced ones).
+- ``tree_objects(objects, component, state_namespace, ownership)``: a component's objects as
+  the tree holds them (ApplySet membership, user data protected from Argo CD's prune;
+  module_utils/applyset.py).
 """
 
 import copy
 
+from ansible_collections.rhods.gitops.plugins.module_utils.applyset import tree_objects
 from ansible_collections.rhods.gitops.plugins.module_utils.olm import (
     operator_group_definition,
     subscription_definition,
@@ -87,4 +91,5 @@ class FilterModule:
         return {
             "rhods_manifests": rhods_manifests,
             "gitops_namespaces": gitops_namespaces,
+            "tree_objects": tree_objects,
         }

@@ -54,6 +54,34 @@ options:
     type: list
     elements: dict
     default: []
+  ownership:
+    description:
+      - Record what the component owns as an ApplySet (M(rhods.gitops.applyset)). Every object
+        carries the label C(applyset.kubernetes.io/part-of), and the ConfigMap
+        C(rhods-gitops-<component>) in O(state_namespace) lists where they are.
+      - V(false) for objects whose lifecycle belongs to someone else (the rhods role passes it;
+        OLM owns the operator).
+    type: bool
+    default: true
+  prune:
+    description:
+      - After the objects are delivered, delete the members of the component's ApplySet that
+        O(manifests) no longer holds, in both delivery modes (Argo CD prunes what leaves git; this
+        also removes Secrets, which never go to git). Needs O(ownership).
+      - PersistentVolumeClaims and Namespaces are kept unless O(delete_data); the task warns with
+        each kept object and the command that deletes it.
+    type: bool
+    default: true
+  delete_data:
+    description:
+      - Also delete the PersistentVolumeClaims and Namespaces the component no longer renders.
+        Default is the collection-wide variable C(rhods_gitops_delete_data), else V(false).
+    type: bool
+  state_namespace:
+    description:
+      - Namespace of the ApplySet parents. Default is the collection-wide variable
+        C(rhods_gitops_state_namespace), else V(rhods-gitops).
+    type: str
   progress_interval:
     description: Seconds between progress reports while the Application is awaited; V(0) prints none.
     type: int
@@ -97,6 +125,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+deleted:
+  description: With O(prune), the members no longer rendered that were deleted (identities).
+  returned: when pruning ran
+  type: list
+  elements: dict
+kept:
+  description: With O(prune), the members no longer rendered that were kept as user data.
+  returned: when pruning ran
+  type: list
+  elements: dict
 component:
   description: The component delivered.
   returned: always

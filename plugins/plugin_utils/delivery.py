@@ -8,13 +8,19 @@
   ``gitops_bootstrap_target`` that the role gitops_bootstrap publishes.
 - ``application_args``: the arguments of ``argocd_application`` for one component.
 - ``hide_secret_result``: what of a Secret apply may be shown.
+- ``boolean_variable``, ``check_namespace``: the ownership settings, checked.
 """
 
 import re
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.rhods.gitops.plugins.filter.gitops import gitops_namespaces
 
 DELIVERY_VARIABLE = "rhods_gitops_delivery"
+DELETE_DATA_VARIABLE = "rhods_gitops_delete_data"
+STATE_NAMESPACE_VARIABLE = "rhods_gitops_state_namespace"
+NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 TARGET_FACT = "gitops_bootstrap_target"
 MODES = ("direct", "gitops")
 COMPONENT = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -47,6 +53,24 @@ def check_component(name):
         raise DeliveryInputError(
             "component {0!r} must be a name of lower case letters, digits and '-' (it names the "
             "folder of the tree and the Application)".format(name))
+    return name
+
+
+def boolean_variable(name, value):
+    """A collection-wide switch: unset is false; a value that is not a boolean is refused."""
+    if value in (None, ""):
+        return False
+    try:
+        return boolean(value, strict=True)
+    except TypeError:
+        raise DeliveryInputError("{0} must be true or false, not {1!r}".format(name, value)) from None
+
+
+def check_namespace(name):
+    if not isinstance(name, str) or len(name) > 63 or not NAMESPACE.match(name):
+        raise DeliveryInputError(
+            "{0} {1!r} must be a namespace name (lower case letters, digits and '-', at most 63 "
+            "characters)".format(STATE_NAMESPACE_VARIABLE, name))
     return name
 
 

@@ -116,12 +116,30 @@ def playbook_env(kubeconfig=None, kube_bin=None, extra_env=None):
     return env
 
 
+def with_own_applysets(playbook, extra_vars):
+    """The variables, with the state namespace of the ApplySets set from the playbook and the
+    variables unless the test sets it.
+
+    Every run prunes what its components no longer render. Tests share one cluster and run
+    many sets of variables one after the other; each set owning its own ApplySets, a run never
+    deletes what a run with other variables delivered. The same variables give the same
+    namespace, so a second run is still a re-run. Tests of pruning set the namespace themselves.
+    """
+    out = dict(extra_vars or {})
+    if "rhods_gitops_state_namespace" not in out:
+        digest = hashlib.sha256(json.dumps([os.path.basename(playbook), out], sort_keys=True,
+                                           default=str).encode()).hexdigest()
+        out["rhods_gitops_state_namespace"] = "rhods-gitops-t" + digest[:10]
+    return out
+
+
 def run_playbook(playbook, extra_vars=None, kubeconfig=None, check=False, diff=False,
                  verbosity=0, tags=None, extra_env=None, kube_bin=None, timeout=900,
                  inventory="localhost,"):
     """Run one playbook (a path, or a name in tests/integration/playbooks)."""
     if not os.path.isabs(playbook) and not os.path.exists(playbook):
         playbook = os.path.join(PLAYBOOKS, playbook)
+    extra_vars = with_own_applysets(playbook, extra_vars)
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="extra-vars-",
                                      delete=False) as handle:
         json.dump(extra_vars or {}, handle)

@@ -42,7 +42,10 @@ MINIO_PLAYBOOK = "minio.yml"
 # No container runs on the local control plane, so nothing answers MinIO's S3 API for these tests
 # (scripts/demo and molecule start an S3 stand-in; this module does not need one): no buckets, no
 # S3 verification.
-DEMO_VARS = {"minio_create_buckets": False, "dsp_verify_connections": "never"}
+# One state namespace for both delivery modes: the same ApplySets own the objects whichever
+# mode delivers them (tests/integration/ansible.py gives other variables sets of their own).
+DEMO_VARS = {"minio_create_buckets": False, "dsp_verify_connections": "never",
+             "rhods_gitops_state_namespace": "rhods-gitops-t-gitops"}
 
 
 def default_objects():

@@ -252,7 +252,10 @@ def three_projects_vars(s3server):
                  "access_key": EXTERNAL[0], "secret_key": EXTERNAL[1], "verify": "always"},
             ],
         })
-    return s3_vars(s3server, minio_buckets=["notebook-demo"] + list(THREE), dsp_projects=projects)
+    # One ApplySet per component for every run of this set of projects, whichever playbook
+    # runs it (test_prune_removes_what_is_no_longer_listed changes the set).
+    return s3_vars(s3server, minio_buckets=["notebook-demo"] + list(THREE), dsp_projects=projects,
+                   rhods_gitops_state_namespace="rhods-gitops-t-three")
 
 
 @pytest.fixture(scope="module")
@@ -324,11 +327,19 @@ def test_vvv_output_contains_no_secret(cluster, three):
         assert secrets_in(res.output, values) == []
 
 
+def can_i(cluster, verb, resource, namespace, user):
+    res = cluster.kubectl("auth", "can-i", verb, resource, "-n", namespace, "--as", user,
+                          check=False)
+    return res.stdout.strip() == "yes"
+
+
 def test_prune_removes_what_is_no_longer_listed(cluster, s3server, three):
     variables = json.loads(json.dumps(three["vars"]))
     alpha = variables["dsp_projects"][0]
+    assert can_i(cluster, "get", "secrets", "dsp-alpha", "Jane.Doe@example.com")
     alpha["connections"] = alpha["connections"][:1]
     alpha["access"] = alpha["access"][:1]
+    variables["dsp_projects"] = [p for p in variables["dsp_projects"] if p["name"] != "dsp-gamma"]
     res = play(cluster, "dsp.yml", variables)
     assert res.rc == 0 and res.changed > 0, str(res)
     assert get(cluster, "secret", "aws-connection-archive", "dsp-alpha") is None
@@ -337,8 +348,24 @@ def test_prune_removes_what_is_no_longer_listed(cluster, s3server, three):
         "get", "rolebindings", "-n", "dsp-alpha", "-l", "app.kubernetes.io/managed-by=rhods.gitops",
         "-o", "json").stdout)["items"]
     assert [b["roleRef"]["name"] for b in left] == ["admin"]
+    # Access follows the variables: the API server now denies what the removed entry granted.
+    assert not can_i(cluster, "get", "secrets", "dsp-alpha", "Jane.Doe@example.com")
+    # The project taken out: its connections (S3 keys) and access are deleted, the namespace
+    # (user data) is kept, and the run says so and how to delete it.
+    assert get(cluster, "secret", "aws-connection-archive", "dsp-gamma") is None
+    assert json.loads(cluster.kubectl(
+        "get", "rolebindings", "-n", "dsp-gamma", "-l", "app.kubernetes.io/managed-by=rhods.gitops",
+        "-o", "json").stdout)["items"] == []
+    assert get(cluster, "namespace", "dsp-gamma") is not None
+    assert "kept Namespace dsp-gamma" in res.output, str(res)
+    assert "kubectl delete namespace dsp-gamma" in res.output, str(res)
     again = play(cluster, "dsp.yml", variables)
     assert again.rc == 0 and again.changed == 0, str(again)
+    # Asked to delete data, the next run deletes the namespace too.
+    purge = play(cluster, "dsp.yml", dict(variables, rhods_gitops_delete_data=True))
+    assert purge.rc == 0 and purge.changed > 0, str(purge)
+    namespace = get(cluster, "namespace", "dsp-gamma")
+    assert namespace is None or namespace["metadata"].get("deletionTimestamp"), namespace
 
 
 # ---------------------------------------------------------------- bad input
