@@ -11,6 +11,8 @@
   manifest (what ``rhods.gitops.prune`` keeps), nothing else.
 - ``dsp_verification_list(normalized)``: the connections as ``rhods.gitops.s3_check``
   takes them; ``dsp_uses_minio(projects)``: whether any connection is of type minio.
+- ``workbench_connection_problems(projects, workbenches)``: workbenches in a Data Science
+  Project that name a data connection the project does not declare (site.yml refuses them).
 - ``dashboard_username(name)``: a user name escaped as the dashboard writes it into
   ``opendatahub.io/user`` (``kube:admin`` -> ``kube-3aadmin``).
 
@@ -33,5 +35,6 @@ class FilterModule:
             "k8s_identities": dsp.identities,
             "dsp_verification_list": dsp.verification_list,
             "dsp_uses_minio": dsp.uses_minio,
+            "workbench_connection_problems": dsp.workbench_connection_problems,
             "dashboard_username": naming.dashboard_username,
         }

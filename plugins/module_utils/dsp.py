@@ -206,3 +206,29 @@ def uses_minio(projects):
     return any(isinstance(c, dict) and c.get("type") == "minio"
                for p in projects or [] if isinstance(p, dict)
                for c in (p.get("connections") or []))
+
+
+def workbench_connection_problems(projects, workbenches):
+    """A workbench in a Data Science Project of ``projects`` (``dsp_projects``, normalized) that
+    names a data connection the project does not declare: dsp would not deliver it and, if it
+    delivered it before, would delete it. One message per such entry, naming both lists.
+    Workbenches in namespaces dsp does not manage may name any Secret."""
+    declared = {}
+    for index, project in enumerate(projects or []):
+        declared[project["name"]] = (index, {CONNECTION_PREFIX + c["name"]
+                                             for c in project.get("connections") or []})
+    problems = []
+    for index, bench in enumerate(workbenches or []):
+        if bench.get("namespace") not in declared:
+            continue
+        project_index, names = declared[bench["namespace"]]
+        for secret in bench.get("data_connections") or []:
+            if secret not in names:
+                problems.append(
+                    "custom_notebook_workbenches[{0}] ({1}) uses data connection {2}, which "
+                    "dsp_projects[{3}] ({4}) does not declare (its connections: {5}): dsp would "
+                    "not deliver it, or would delete it. Add it to dsp_projects[{3}].connections "
+                    "or remove it from the workbench's data_connections.".format(
+                        index, bench.get("name"), secret, project_index, bench["namespace"],
+                        ", ".join(sorted(names)) or "none"))
+    return problems

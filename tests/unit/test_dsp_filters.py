@@ -197,3 +197,21 @@ def test_pod_problems():
         "Pod minio/minio-3: container minio exited with code 1: Error.",
     ]
     assert pod_problems(None) == []
+
+
+EXTERNAL_PROJECT = {"name": "team-archive", "connections": [EXTERNAL]}
+
+
+def test_a_workbench_cannot_use_a_connection_its_project_does_not_declare():
+    projects, _problems = checked(DEMO + [dict(EXTERNAL_PROJECT)])
+    problems = FilterModule().filters()["workbench_connection_problems"]
+    benches = [{"name": "wb", "namespace": "notebook-demo",
+                "data_connections": ["aws-connection-minio"]},
+               {"name": "other", "namespace": "team-archive",
+                "data_connections": ["aws-connection-minio", "aws-connection-archive"]},
+               {"name": "byo", "namespace": "not-a-project", "data_connections": ["my-secret"]}]
+    assert problems(projects["dsp_projects"], benches) == [
+        "custom_notebook_workbenches[1] (other) uses data connection aws-connection-minio, which "
+        "dsp_projects[1] (team-archive) does not declare (its connections: "
+        "aws-connection-archive): dsp would not deliver it, or would delete it. Add it to "
+        "dsp_projects[1].connections or remove it from the workbench's data_connections."]
