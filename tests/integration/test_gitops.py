@@ -39,6 +39,7 @@ PART_OF = "app.kubernetes.io/part-of=rhods-gitops"
 COMPONENTS = ("rhods", "minio", "dsp", "custom-notebook")
 DEFAULT_TREE = os.path.join(REPO_ROOT, "gitops", "default")
 MINIO_PLAYBOOK = "minio.yml"
+NOTEBOOK_PLAYBOOK = "custom_notebook.yml"
 # No container runs on the local control plane, so nothing answers MinIO's S3 API for these tests
 # (scripts/demo and molecule start an S3 stand-in; this module does not need one): no buckets, no
 # S3 verification.
@@ -413,6 +414,49 @@ def test_a_broken_manifest_fails_the_sync_and_the_error_names_it(gitops, cluster
     app = applications(objects)["minio"]
     assert (app["status"]["sync"]["status"], app["status"]["health"]["status"]) == (
         "Synced", "Healthy")
+
+
+# ---------------------------------------------------------------- changes and removals
+
+
+def notebook_container(objects):
+    notebook = objects.get("kubeflow.org/v1", "Notebook", "notebook-demo", "demo-lightgbm-workbench")
+    if notebook is None:
+        return None
+    [own] = [c for c in notebook["spec"]["template"]["spec"]["containers"]
+             if c["name"] == "demo-lightgbm-workbench"]
+    return own
+
+
+def test_a_size_change_reaches_the_workbench_and_a_removed_one_keeps_its_storage(
+        gitops, cluster, objects):
+    demo = {"name": "demo-lightgbm-workbench", "namespace": "notebook-demo",
+            "image": "lightgbm:3.3.5", "data_connections": ["aws-connection-minio"]}
+    # Argo CD ignores only what the webhook injects (the oauth-proxy container and its volumes,
+    # by name): the workbench's own container follows the variables.
+    bigger = play(cluster, NOTEBOOK_PLAYBOOK, dict(gitops["vars"], custom_notebook_workbenches=[
+        dict(demo, size="Medium")]))
+    assert bigger.rc == 0, str(bigger)
+    assert notebook_container(objects)["resources"]["requests"] == {"cpu": "3", "memory": "24Gi"}
+    pvc = ("v1", "PersistentVolumeClaim", "notebook-demo", "demo-lightgbm-workbench")
+    uid = objects.get(*pvc)["metadata"]["uid"]
+    # The workbench leaves the variables: Argo CD prunes the Notebook, the storage stays (Argo
+    # CD's Prune=false, the delivery step's data rule) and the run says how to delete it.
+    removed = play(cluster, NOTEBOOK_PLAYBOOK, dict(gitops["vars"], custom_notebook_workbenches=[]))
+    assert removed.rc == 0, str(removed)
+    assert notebook_container(objects) is None
+    assert objects.get(*pvc)["metadata"]["uid"] == uid
+    assert "kept PersistentVolumeClaim notebook-demo/demo-lightgbm-workbench" in removed.output
+    assert "kubectl delete persistentvolumeclaim -n notebook-demo demo-lightgbm-workbench" in \
+        removed.output
+    app = applications(objects)["custom-notebook"]
+    assert (app["status"]["sync"]["status"], app["status"]["health"]["status"]) == (
+        "Synced", "Healthy")
+    # Back to the defaults: the workbench returns on the storage it had.
+    restored = play(cluster, NOTEBOOK_PLAYBOOK, gitops["vars"])
+    assert restored.rc == 0, str(restored)
+    assert notebook_container(objects)["resources"]["requests"] == {"cpu": "1", "memory": "8Gi"}
+    assert objects.get(*pvc)["metadata"]["uid"] == uid
 
 
 # ---------------------------------------------------------------- back to direct delivery
