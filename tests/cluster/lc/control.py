@@ -245,6 +245,11 @@ def _start_controller_manager(pkidir):
         "--root-ca-file=" + os.path.join(pkidir, "ca.crt"),
         "--service-account-private-key-file=" + os.path.join(pkidir, "sa.key"),
         "--use-service-account-credentials=false",
+        # The node lifecycle controller marks a node's pods NotReady when its lease is late; a
+        # kubelet would report them Ready again once it is back, kwok does not. A grace period
+        # longer than an API server outage (tests/integration/test_api_outage.py stops it for
+        # 30 s, plus its restart) keeps a short outage from leaving every pod NotReady.
+        "--node-monitor-grace-period=180s",
         "--controllers=" + CONTROLLERS, "--v=1",
     ])
     time.sleep(0.5)
