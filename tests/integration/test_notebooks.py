@@ -155,6 +155,11 @@ def test_the_webhook_injected_proxy_survives_a_changed_reapply(cluster, project,
 def test_the_workbench_is_what_the_dashboard_writes_plus_shm(cluster, project, converged):
     notebook = get(cluster, "notebook", WORKBENCH, project)
     meta = notebook["metadata"]
+    # What the dashboard writes, and the component's ApplySet membership (who owns it).
+    owner = {key: meta["labels"].pop(key) for key in ("applyset.kubernetes.io/part-of",
+                                                     "rhods.gitops/component")}
+    assert owner["rhods.gitops/component"] == "custom-notebook"
+    assert owner["applyset.kubernetes.io/part-of"].startswith("applyset-")
     assert meta["labels"] == {"app": WORKBENCH, "opendatahub.io/dashboard": "true",
                               "opendatahub.io/odh-managed": "true"}
     annotations = meta["annotations"]

@@ -18,14 +18,27 @@ def mirror(cluster, s3server):
 
 
 def test_teardown_leaves_nothing_and_site_converges_again(cluster, s3server, mirror):
-    variables = site_vars(s3server)
+    # One state namespace for the site and teardown runs (the test runner gives each set of
+    # variables its own otherwise): teardown finds what the site delivered through it.
+    variables = site_vars(s3server, rhods_gitops_state_namespace="rhods-gitops-t-teardown")
+    # A project that is no longer in the variables when teardown runs.
+    extra = dict(variables, dsp_projects=[
+        {"name": "notebook-demo", "display_name": "Notebook Demo",
+         "connections": [{"name": "minio", "display_name": "MinIO", "type": "minio",
+                          "bucket": "notebook-demo"}]},
+        {"name": "teardown-extra", "connections": [{"name": "minio", "type": "minio",
+                                                    "bucket": "notebook-demo"}]}])
+    earlier = play(cluster, SITE, extra)
+    assert earlier.rc == 0, str(earlier)
     converged = play(cluster, SITE, variables)
     assert converged.rc == 0, str(converged)
+    assert get(cluster, "namespace", "teardown-extra") is not None  # kept: user data
 
     removed = play(cluster, TEARDOWN, variables)
     assert removed.rc == 0, str(removed)
-    for namespace in ("notebook-demo", "minio"):
-        assert get(cluster, "namespace", namespace) is None, namespace
+    for namespace in ("notebook-demo", "minio", "teardown-extra", "rhods-gitops-t-teardown"):
+        left = get(cluster, "namespace", namespace)
+        assert left is None or left["metadata"].get("deletionTimestamp"), namespace
     for kind, name in (("buildconfig", "lightgbm"), ("imagestream", "lightgbm")):
         assert get(cluster, kind, name, APPS) is None, (kind, name)
     assert names(cluster, "builds", APPS, "openshift.io/build-config.name=lightgbm") == []
