@@ -40,6 +40,7 @@ COMPONENTS = ("rhods", "minio", "dsp", "custom-notebook")
 DEFAULT_TREE = os.path.join(REPO_ROOT, "gitops", "default")
 MINIO_PLAYBOOK = "minio.yml"
 NOTEBOOK_PLAYBOOK = "custom_notebook.yml"
+FIELD_MANAGER = "rhods.gitops"
 # No container runs on the local control plane, so nothing answers MinIO's S3 API for these tests
 # (scripts/demo and molecule start an S3 stand-in; this module does not need one): no buckets, no
 # S3 verification.
@@ -168,6 +169,12 @@ def release_applications(objects):
         ops = []
         fields = obj["metadata"].get("managedFields") or []
         kept = [f for f in fields if f.get("manager") != ARGOCD_MANAGER]
+        if not kept:
+            # Argo CD made this object (it was deleted by hand and healed): hand its fields to
+            # direct delivery's field manager, as a direct apply would have written them. An
+            # object without managedFields would give them to "before-first-apply", whose
+            # values a later run with other variables (another ApplySet id) would conflict with.
+            kept = [dict(f, manager=FIELD_MANAGER, operation="Apply") for f in fields]
         if kept != fields:
             ops.append({"op": "replace", "path": "/metadata/managedFields", "value": kept})
         if TRACKING in (obj["metadata"].get("annotations") or {}):
