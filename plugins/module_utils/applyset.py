@@ -98,8 +98,8 @@ def labelled(objects, set_id, component):
     for obj in objects:
         copy = dict(obj)
         meta = dict(copy.get("metadata") or {})
-        meta["labels"] = dict(meta.get("labels") or {}, **{PART_OF: set_id,
-                                                            COMPONENT_LABEL: component})
+        meta["labels"] = dict(meta.get("labels") or {})
+        meta["labels"].update({PART_OF: set_id, COMPONENT_LABEL: component})
         copy["metadata"] = meta
         out.append(copy)
     return out
@@ -163,9 +163,13 @@ def prune_plan(found, wanted, delete_data=False):
     stale = [f for f in found if identity(f) not in keys]
     keep = [f for f in stale if is_data(f) and not delete_data]
     delete = [f for f in stale if f not in keep]
-    order = (lambda f: (identity(f)[1] == "Namespace", f["kind"], f.get("namespace") or "",
-                        f["name"]))
-    return sorted(delete, key=order), sorted(keep, key=order)
+    return sorted(delete, key=_deletion_order), sorted(keep, key=_deletion_order)
+
+
+def _deletion_order(item):
+    """Namespaces last (they take what they hold along), then by kind, namespace and name."""
+    return (identity(item)[1] == "Namespace", item["kind"], item.get("namespace") or "",
+            item["name"])
 
 
 def how_to_delete(item):

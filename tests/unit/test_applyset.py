@@ -69,10 +69,10 @@ def identities(*objects):
 def test_a_prune_deletes_what_left_and_keeps_user_data():
     found = identities(NS, PVC, BINDING, SECRET, NOTEBOOK)
     delete, keep = applyset.prune_plan(found, [NOTEBOOK])
-    assert [(d["kind"], d["name"]) for d in delete] == [("RoleBinding", "edit-user-alice"),
-                                                       ("Secret", "aws-connection-s3")]
-    assert [(k["kind"], k["name"]) for k in keep] == [("PersistentVolumeClaim", "bench"),
-                                                     ("Namespace", "team-a")]
+    assert [(d["kind"], d["name"]) for d in delete] == [
+        ("RoleBinding", "edit-user-alice"), ("Secret", "aws-connection-s3")]
+    assert [(k["kind"], k["name"]) for k in keep] == [
+        ("PersistentVolumeClaim", "bench"), ("Namespace", "team-a")]
 
 
 def test_deleting_data_when_asked_takes_namespaces_last():
