@@ -67,8 +67,11 @@ class Run:
                 found.append(json.loads(line.split("=>", 1)[1]))
         return found
 
-    def __repr__(self):
-        return "rc={0}\n{1}".format(self.rc, self.output[-6000:])
+    def __str__(self):
+        # Assertion messages pass str(run): pytest cuts a repr() to 240 characters.
+        failed = "\n".join(json.dumps(result)[:3000] for result in self.failures())
+        return "rc={0}\nfailed tasks:\n{1}\n{2}".format(self.rc, failed or "(none)",
+                                                       self.output[-6000:])
 
 
 @pytest.fixture
@@ -137,11 +140,14 @@ def fresh_namespace(prefix="it"):
 def _remove_fresh_namespaces(cluster):
     """A test's operators leave with its namespaces: an AllNamespaces OperatorGroup that stays
     would claim its operator's APIs for every namespace, and OLM would refuse the same operator
-    anywhere else (InterOperatorGroupOwnerConflict)."""
+    anywhere else (InterOperatorGroupOwnerConflict). The next test starts once they are gone:
+    an OperatorGroup in a namespace that is still terminating claims them all the same."""
     yield
-    while _CREATED:
-        cluster.kubectl("delete", "namespace", _CREATED.pop(), "--ignore-not-found",
-                        "--wait=false", check=False)
+    names = list(_CREATED)
+    del _CREATED[:]
+    if names:
+        cluster.kubectl("delete", "namespace", *names, "--ignore-not-found", "--wait=true",
+                        "--timeout=180s", check=False)
 
 
 def operator_task(namespace, package="example-operator", **options):
@@ -158,13 +164,13 @@ ROLES_PLAY = {"roles": ["rhods.gitops.gitops_bootstrap", "rhods.gitops.rhods"]}
 
 def test_roles_converge_and_a_second_run_changes_nothing(playbook, cluster):
     first = playbook(ROLES_PLAY)
-    assert first.rc == 0, first
+    assert first.rc == 0, str(first)
     assert "Argo CD openshift-gitops Available" in first.output
     assert "dashboard https://rhods-dashboard-redhat-ods-applications." in first.output
 
     second = playbook(ROLES_PLAY)
-    assert second.rc == 0, second
-    assert second.changed == 0, second
+    assert second.rc == 0, str(second)
+    assert second.changed == 0, str(second)
     events = audit_events(cluster, second.started)
     assert writes(events) == [], [e["requestURI"] for e in writes(events)]
     print("\nidempotent run of gitops_bootstrap + rhods: {0} API requests in {1:.1f}s".format(
@@ -176,8 +182,8 @@ def test_roles_converge_and_a_second_run_changes_nothing(playbook, cluster):
 def test_check_mode_on_new_objects_reports_changes_and_writes_nothing(playbook, cluster):
     namespace = fresh_namespace("check")
     run = playbook({"tasks": [operator_task(namespace)]}, "--check", "--diff")
-    assert run.rc == 0, run
-    assert run.changed == 1, run
+    assert run.rc == 0, str(run)
+    assert run.changed == 1, str(run)
     assert "+++ after: Subscription {0}/example-operator".format(namespace) in run.output
     # Only this run touches the fresh namespace (other tests may run as the same identity).
     events = [e for e in audit_events(cluster, run.started) if namespace in e["requestURI"]]
@@ -218,7 +224,7 @@ def test_resolution_failure_names_the_channel(playbook):
     # The real OLM may write the old ResolutionFailed again (new timestamp, old channel in its
     # message) just after the spec changed; olm_operator must not take it for the fixed spec's.
     fixed = playbook({"tasks": [operator_task(namespace, channel="stable")]})
-    assert fixed.rc == 0, fixed
+    assert fixed.rc == 0, str(fixed)
 
 
 def test_install_plan_failure_names_the_plan(playbook):
@@ -240,7 +246,7 @@ def test_manual_approval_approves_only_the_referenced_plan_with_the_wanted_csv(
     namespace = fresh_namespace("manual")
     task = operator_task(namespace, approval="Manual", starting_csv="example-operator.v0.0.9")
     run = playbook({"tasks": [task, save("operator")]})
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     result = run.saved("operator")
     assert result["csv"] == "example-operator.v0.0.9" and result["csv_phase"] == "Succeeded"
     approved = result["install_plan_approved"]
@@ -258,8 +264,8 @@ def test_manual_approval_approves_only_the_referenced_plan_with_the_wanted_csv(
         time.sleep(0.2)
     assert upgrade is not None, "OLM did not plan the upgrade"
     again = playbook({"tasks": [task]})
-    assert again.rc == 0, again
-    assert again.changed == 0, again
+    assert again.rc == 0, str(again)
+    assert again.changed == 0, str(again)
     upgrade = plans.get(name=upgrade["metadata"]["name"], namespace=namespace).to_dict()
     assert upgrade["spec"]["approved"] is False
 
@@ -277,7 +283,7 @@ def test_state_absent_removes_the_subscription_and_its_csv(playbook, cluster):
          "register": "again"},
         save("again"),
     ]})
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.saved("removed")["removed"] == [
         "Subscription {0}/example-operator".format(namespace),
         "ClusterServiceVersion {0}/example-operator.v0.1.0".format(namespace)]
@@ -326,7 +332,7 @@ def test_a_crd_that_comes_late_is_awaited(playbook, kube_client, cluster):
          "register": "waited", "until": "waited.finished", "retries": 600, "delay": 1},
         save("operator"), save("waited"),
     ]})
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.saved("operator")["crds"] == [crd]
     waited = run.saved("waited")
     assert waited["resource"]["metadata"]["name"] == "w1"
@@ -340,13 +346,13 @@ def test_progress_is_printed_while_waiting(playbook):
     namespace = fresh_namespace("progress")
     run = playbook({"tasks": [operator_task(namespace, package="example-slow-operator",
                                             progress_interval=1)]})
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     lines = [line for line in run.output.splitlines() if line.startswith("  [localhost]")]
     waiting = ("Subscription {0}/example-slow-operator: ".format(namespace),
                "InstallPlan {0}/install-".format(namespace),
                "ClusterServiceVersion {0}/example-slow-operator.v0.1.0: phase is Installing".format(
                    namespace))
-    assert len([line for line in lines if any(w in line for w in waiting)]) >= 2, run
+    assert len([line for line in lines if any(w in line for w in waiting)]) >= 2, str(run)
 
 
 def test_reaction_time_after_the_csv_succeeds(playbook, cluster):
@@ -357,7 +363,7 @@ def test_reaction_time_after_the_csv_succeeds(playbook, cluster):
                                             progress_interval=0),
                               {"name": "returned", "ansible.builtin.debug": {
                                   "msg": "RETURNED {{ now(utc=true).timestamp() }}"}}]})
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     returned = float(re.search(r"RETURNED ([0-9.]+)", run.output).group(1))
     # OLM writes the CSV status several times; the Succeeded write is the last one
     # before the module returned.
@@ -375,7 +381,7 @@ def test_reaction_time_after_the_csv_succeeds(playbook, cluster):
 
 def test_a_component_that_never_gets_ready_is_named_on_timeout(playbook, simulator):
     converge = playbook(ROLES_PLAY)
-    assert converge.rc == 0, converge
+    assert converge.rc == 0, str(converge)
     simulator.set({"failures": {"dscComponents": {
         "ray": "RayCluster CRD missing: install the KubeRay operator"}}})
     try:
@@ -393,7 +399,7 @@ def test_a_component_that_never_gets_ready_is_named_on_timeout(playbook, simulat
         simulator.reset()
         restore = playbook({"tasks": [{"name": "ray back to Removed",
                                        "rhods.gitops.datasciencecluster": {"wait_timeout": 60}}]})
-        assert restore.rc == 0, restore
+        assert restore.rc == 0, str(restore)
 
 
 # apply
@@ -423,7 +429,7 @@ def test_apply_waits_for_readiness_redacts_secrets_and_deletes(playbook):
          "register": "deleted"},
         save("deleted"),
     ]}, "--diff")
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert "do-not-print-me" not in run.output
     assert '"AWS_SECRET_ACCESS_KEY": "<redacted>"' in run.output
     applied = run.saved("applied")

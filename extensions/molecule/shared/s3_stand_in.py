@@ -78,8 +78,10 @@ def start(directory, kubeconfig):
         os.dup2(null, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
-        with open(paths["pid"], "w", encoding="utf-8") as handle:
+        # written whole or not at all: the parent reads an empty pid file as "died"
+        with open(paths["pid"] + ".tmp", "w", encoding="utf-8") as handle:
             handle.write(str(os.getpid()))
+        os.replace(paths["pid"] + ".tmp", paths["pid"])
         code = 0
         try:
             _serve(directory, kubeconfig)
