@@ -10,6 +10,12 @@ description:
     console and S3 API, and of every workbench (Notebooks labelled C(opendatahub.io/dashboard)),
     and returns their URLs (C(https://) and the admitted host C(status.ingress[0].host), falling
     back to C(spec.host)).
+  - Lists the Data Science Projects (namespaces labelled C(opendatahub.io/dashboard)) with their
+    data connections (type, endpoint, bucket, region) and the S3 endpoints in use, each marked
+    as the in-cluster MinIO or your own. Of a connection Secret only C(AWS_S3_ENDPOINT),
+    C(AWS_S3_BUCKET) and C(AWS_DEFAULT_REGION) are decoded; the access keys are never returned.
+  - Everything reported is read from the cluster, so a workbench or project removed from the
+    variables (and pruned) is not listed.
   - A Route that does not exist (the component is not installed yet) is returned as C(null); the
     module never fails because of it.
   - With O(show_secrets=true) it also returns the Argo CD admin password. Run that task with
@@ -35,8 +41,8 @@ options:
              default: {namespace: minio, name: minio-s3, path: ""}}
   workbench_namespaces:
     description:
-      - Look for workbenches only in these namespaces. By default every namespace the identity
-        may list Notebooks in.
+      - Look for workbenches and data connections only in these namespaces. By default every
+        namespace the identity may list Notebooks in, and every Data Science Project.
     type: list
     elements: str
   show_secrets:
@@ -53,8 +59,8 @@ options:
       key: {description: Key in the Secret's data., type: str}
 extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster]
 notes:
-  - Needs C(get) and C(list) on C(routes), C(list) on C(notebooks) (cluster-wide unless
-    O(workbench_namespaces) is given), and C(get) on the admin Secret only with
+  - Needs C(get) and C(list) on C(routes), C(list) on C(notebooks) and C(namespaces) (cluster-wide
+    unless O(workbench_namespaces) is given), C(list) on C(secrets) in the projects, and C(get) on the admin Secret only with
     O(show_secrets=true). What the identity may not read is listed in RV(notes), not failed.
 """
 
@@ -106,6 +112,35 @@ workbenches:
     display_name: {description: The name the dashboard shows., type: str}
     url: {description: "URL of the workbench, C(null) until its Route exists.", type: str}
     state: {description: "V(ready), V(starting) or V(stopped).", type: str}
+projects:
+  description: The Data Science Projects with their data connections (no keys).
+  type: list
+  elements: dict
+  returned: always
+  contains:
+    name: {description: Namespace of the project., type: str}
+    display_name: {description: The name the dashboard shows., type: str}
+    connections:
+      description: Its data connections.
+      type: list
+      elements: dict
+      contains:
+        name: {description: Secret name., type: str}
+        namespace: {description: The project., type: str}
+        display_name: {description: The name the dashboard shows., type: str}
+        type: {description: "Connection type (V(s3)).", type: str}
+        endpoint: {description: "C(AWS_S3_ENDPOINT).", type: str}
+        bucket: {description: "C(AWS_S3_BUCKET).", type: str}
+        region: {description: "C(AWS_DEFAULT_REGION).", type: str}
+s3_endpoints:
+  description: The distinct S3 endpoints the data connections use.
+  type: list
+  elements: dict
+  returned: always
+  contains:
+    endpoint: {description: The endpoint., type: str}
+    minio: {description: Whether it is the in-cluster MinIO (a Service of its namespace or its Route)., type: bool}
+    connections: {description: How many data connections use it., type: int}
 gitops_admin:
   description: Argo CD admin user name and password (C(null) when the Secret does not exist).
   type: dict
@@ -125,8 +160,13 @@ report:
     - "RHODS dashboard: https://rhods-dashboard-redhat-ods-applications.apps.example.com"
     - "Workbenches:"
     - "  notebook-demo/demo-lightgbm-workbench (demo-lightgbm-workbench, ready): https://..."
+    - "Data Science Projects:"
+    - "  notebook-demo (Notebook demo): 1 data connection"
+    - "    aws-connection-minio (s3): http://minio.minio.svc:9000 bucket notebook-demo"
     - "MinIO console: https://minio-console-minio.apps.example.com"
     - "MinIO S3 API: https://minio-s3-minio.apps.example.com"
+    - "S3 endpoints in use:"
+    - "  http://minio.minio.svc:9000 (MinIO in the cluster, 1 connection)"
 """
 
 from ansible_collections.rhods.gitops.plugins.module_utils.args import module_spec

@@ -231,6 +231,16 @@ def test_credentials_report(cluster, site):
     assert "MinIO console: https://minio-console-minio." in text
     assert "MinIO S3 API: https://minio-s3-minio." in text
     assert "admin password: add -e show_secrets=true" in text
+    # Each project with its connections (endpoint and bucket), the S3 endpoints in use.
+    assert "  notebook-demo (Notebook Demo): 1 data connection" in lines, text
+    assert ("    aws-connection-minio (s3): http://minio.minio.svc:9000 bucket notebook-demo, "
+            "region us") in lines, text
+    assert any(line.startswith("  http://minio.minio.svc:9000 (MinIO in the cluster, ")
+               for line in lines), text
+    conn = get(cluster, "secret", "aws-connection-minio", "notebook-demo")
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        assert conn["data"][key] not in result.output
+        assert base64.b64decode(conn["data"][key]).decode() not in result.output
 
 
 def test_credentials_password_only_when_asked(cluster, site):
