@@ -440,6 +440,19 @@ def test_a_removed_workbench_leaves_with_its_notebook_and_keeps_its_storage(
         gitops, cluster, objects):
     pvc = ("v1", "PersistentVolumeClaim", "notebook-demo", "demo-lightgbm-workbench")
     uid = objects.get(*pvc)["metadata"]["uid"]
+    # The plan first: --check --diff shows the Notebook's file leaving the tree, says the
+    # storage is kept, and writes nothing (no commit, no sync, no object).
+    window = AuditWindow(cluster.audit_log)
+    plan = play(cluster, NOTEBOOK_PLAYBOOK, dict(gitops["vars"], custom_notebook_workbenches=[]),
+                check=True, diff=True)
+    window.close()
+    assert plan.rc == 0 and plan.changed > 0, str(plan)
+    assert writes(window.events()) == [], [e["requestURI"] for e in writes(window.events())]
+    assert "custom-notebook/notebook-demo-lightgbm-workbench.yaml (removed)" in plan.output, \
+        str(plan)
+    assert "kept PersistentVolumeClaim notebook-demo/demo-lightgbm-workbench" in plan.output, \
+        str(plan)
+    assert notebook_container(objects) is not None
     # The workbench leaves the variables: Argo CD prunes the Notebook, the storage stays (Argo
     # CD's Prune=false, the delivery step's data rule) and the run says how to delete it.
     removed = play(cluster, NOTEBOOK_PLAYBOOK, dict(gitops["vars"], custom_notebook_workbenches=[]))

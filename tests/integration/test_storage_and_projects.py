@@ -340,6 +340,18 @@ def test_prune_removes_what_is_no_longer_listed(cluster, s3server, three):
     alpha["connections"] = alpha["connections"][:1]
     alpha["access"] = alpha["access"][:1]
     variables["dsp_projects"] = [p for p in variables["dsp_projects"] if p["name"] != "dsp-gamma"]
+    # The plan first: --check --diff lists every deletion and writes nothing (dry runs only).
+    window = AuditWindow(cluster.audit_log)
+    plan = play(cluster, "dsp.yml", variables, check=True, diff=True)
+    window.close()
+    assert plan.rc == 0 and plan.changed > 0, str(plan)
+    assert writes(window.events()) == [], summary(writes(window.events()))
+    for ref in ("Secret dsp-alpha/aws-connection-archive", "Secret dsp-gamma/aws-connection-minio",
+                "Secret dsp-gamma/aws-connection-archive"):
+        assert "+++ after: {0} (deleted)".format(ref) in plan.output, str(plan)
+    assert re.search(r"\+\+\+ after: RoleBinding dsp-alpha/\S+ \(deleted\)", plan.output), str(plan)
+    assert "+++ after: Namespace dsp-gamma (deleted)" not in plan.output, str(plan)
+    assert get(cluster, "secret", "aws-connection-archive", "dsp-alpha") is not None
     res = play(cluster, "dsp.yml", variables)
     assert res.rc == 0 and res.changed > 0, str(res)
     assert get(cluster, "secret", "aws-connection-archive", "dsp-alpha") is None
