@@ -15,6 +15,7 @@ from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.rhods.gitops.plugins.filter.gitops import app_project
 from ansible_collections.rhods.gitops.plugins.module_utils import applyset
 from ansible_collections.rhods.gitops.plugins.module_utils.args import (
     APPLY, DEFAULT_PROGRESS_INTERVAL, module_spec)
@@ -96,7 +97,8 @@ class ActionModule(ActionBase):
             delivered = self._direct(params, objects, secrets)
         else:
             delivered = self._gitops(params, target, component, applyset.tree_objects(
-                objects, component, owner["namespace"] if owner else None, bool(owner)), secrets)
+                objects, component, owner["namespace"] if owner else None, bool(owner)), secrets,
+                steps[-1].get("recorded_namespaces") if owner else ())
         steps.append(delivered)
         extra = {key: delivered.get(key) for key in ("applied", "revision", "path", "application")}
         if owner and params["prune"] and not delivered.get("failed"):
@@ -169,10 +171,17 @@ class ActionModule(ActionBase):
 
     # GitOps delivery
 
-    def _gitops(self, params, target, component, objects, secrets):
+    def _gitops(self, params, target, component, objects, secrets, before=()):
+        """``before``: the namespaces the component's objects were in until now (its ApplySet
+        records them); its AppProject allows them until Argo CD has pruned what left."""
         steps = [self._module("render_tree", delivery.render_args(target, component, objects),
                               kube=False)]
         if steps[0].get("failed"):
+            return outcome_of(steps)
+        project = app_project(target, component, objects)
+        widened = app_project(target, component, objects, before)
+        steps.append(self._apply([widened], params["force_conflicts"]))
+        if steps[-1].get("failed"):
             return outcome_of(steps)
         app = delivery.application_args(target, component, objects + secrets, steps[0],
                                         params["ignore_differences"])
@@ -191,10 +200,14 @@ class ActionModule(ActionBase):
         else:
             steps.append(run_in_rounds(self, dict(self.auth, **wait), params["progress_interval"],
                                        self.task_vars, module_name="rhods.gitops.argocd_application"))
+        waited = steps[-1]
+        if widened != project and not self._play_context.check_mode and \
+                not any(s.get("failed") for s in steps):
+            steps.append(self._apply([project], params["force_conflicts"]))  # synced: narrow it
         final = outcome_of(steps, revision=steps[0].get("revision"), path=steps[0].get("path"))
-        final["application"] = {"name": app["name"], "sync_status": steps[-1].get("sync_status"),
-                                "health_status": steps[-1].get("health_status"),
-                                "revision": steps[-1].get("revision")}
+        final["application"] = {"name": app["name"], "sync_status": waited.get("sync_status"),
+                                "health_status": waited.get("health_status"),
+                                "revision": waited.get("revision")}
         if not final.get("failed") and not self._play_context.check_mode:
             display.display("  [{0}] Application {1}/{2}: {3} at {4}, {5}".format(
                 self.task_vars.get("inventory_hostname", "localhost"), app["namespace"],

@@ -12,6 +12,9 @@
 - ``tree_objects(objects, component, state_namespace, ownership)``: a component's objects as
   the tree holds them (ApplySet membership, user data protected from Argo CD's prune;
   module_utils/applyset.py).
+- ``app_project(target, component, objects, more_namespaces)``: the component's own Argo CD
+  project (``<project>-<component>``): its repository, the namespaces and kinds of its
+  objects, nothing else.
 """
 
 import copy
@@ -84,6 +87,45 @@ def gitops_namespaces(manifests):
     return out
 
 
+IN_CLUSTER = "https://kubernetes.default.svc"
+
+
+def project_name(target, component):
+    """The component's own Argo CD project: ``<project>-<component>``."""
+    return "{0}-{1}".format(target["project"], component)
+
+
+def app_project(target, component, objects, more_namespaces=()):
+    """The AppProject of one component: its repository, the namespaces and the kinds of its
+    objects (``more_namespaces``: those of objects it delivered before, so that Argo CD may
+    still prune them), nothing else. Secrets are never among the kinds: they reach the
+    cluster directly."""
+    namespaces = set(gitops_namespaces(objects)) | set(more_namespaces or ())
+    cluster, namespaced = set(), set()
+    for obj in objects:
+        group = (obj.get("apiVersion") or "").rpartition("/")[0]
+        scope = namespaced if (obj.get("metadata") or {}).get("namespace") else cluster
+        scope.add((group, obj.get("kind")))
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": {"name": project_name(target, component),
+                     "namespace": target["argocd_namespace"],
+                     "labels": {"app.kubernetes.io/part-of": "rhods-gitops",
+                                "app.kubernetes.io/managed-by": "rhods.gitops",
+                                "app.kubernetes.io/component": component}},
+        "spec": {
+            "description": "rhods.gitops component {0}: only its repository, namespaces and "
+                           "kinds".format(component),
+            "sourceRepos": [target["repo_url"]],
+            "destinations": [{"server": IN_CLUSTER, "namespace": name}
+                             for name in sorted(namespaces)],
+            "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in sorted(cluster)],
+            "namespaceResourceWhitelist": [{"group": g, "kind": k} for g, k in sorted(namespaced)],
+        },
+    }
+
+
 class FilterModule:
     """rhods.gitops GitOps delivery filters."""
 
@@ -92,4 +134,5 @@ class FilterModule:
             "rhods_manifests": rhods_manifests,
             "gitops_namespaces": gitops_namespaces,
             "tree_objects": tree_objects,
+            "app_project": app_project,
         }

@@ -67,9 +67,10 @@ def run_prepare(run):
     wanted = params["objects"]
     kinds, namespaces = applyset.members(wanted)
     old_kinds, old_namespaces = applyset.recorded(_parent(run, params))
-    _record(run, params, set(kinds) | set(old_kinds), set(namespaces) | set(old_namespaces))
+    recorded = sorted(set(namespaces) | set(old_namespaces))
+    _record(run, params, set(kinds) | set(old_kinds), recorded)
     run.result.update(id=applyset.applyset_id(params["name"], params["namespace"]),
-                      group_kinds=kinds, namespaces=namespaces)
+                      group_kinds=kinds, namespaces=namespaces, recorded_namespaces=recorded)
 
 
 def run_prune(run):

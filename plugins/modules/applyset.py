@@ -97,6 +97,13 @@ namespaces:
   returned: always
   type: list
   elements: str
+recorded_namespaces:
+  description:
+    - With O(step=prepare), the namespaces the parent lists afterwards - those of O(objects) and
+      those it listed before - so a caller knows where members may still be until the prune.
+  returned: step is prepare
+  type: list
+  elements: str
 deleted:
   description: With O(step=prune), the members deleted (in check mode, that would be).
   returned: step is prune

@@ -15,7 +15,7 @@ import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.rhods.gitops.plugins.filter.gitops import gitops_namespaces
+from ansible_collections.rhods.gitops.plugins.filter.gitops import gitops_namespaces, project_name
 
 DELIVERY_VARIABLE = "rhods_gitops_delivery"
 DELETE_DATA_VARIABLE = "rhods_gitops_delete_data"
@@ -121,7 +121,7 @@ def application_args(target, component, manifests, tree, ignore_differences=None
     return {
         "name": target["application_prefix"] + component,
         "namespace": target["argocd_namespace"],
-        "project": target["project"],
+        "project": project_name(target, component),
         "repo_url": target["repo_url"],
         "target_revision": target["revision"],
         "path": tree.get("path"),

@@ -144,7 +144,7 @@ def git(*args, cwd):
 
 def release_applications(objects):
     """Stop delivering with Argo CD without touching the objects: delete the Applications
-    without cascading (no finalizer), the AppProject, and Argo CD's ownership (its field
+    without cascading (no finalizer), their AppProjects, and Argo CD's ownership (its field
     manager's entry and tracking annotation) of what they delivered, so that direct delivery
     owns every field again."""
     tracked = set()
@@ -159,9 +159,9 @@ def release_applications(objects):
                                 {"metadata": {"finalizers": None}})
         objects.resource("argoproj.io/v1alpha1", "Application").delete(name=name,
                                                                        namespace=ARGOCD_NS)
-    if objects.get("argoproj.io/v1alpha1", "AppProject", ARGOCD_NS, "rhods-gitops"):
-        objects.resource("argoproj.io/v1alpha1", "AppProject").delete(name="rhods-gitops",
-                                                                      namespace=ARGOCD_NS)
+    for project in objects.list("argoproj.io/v1alpha1", "AppProject", ARGOCD_NS, PART_OF):
+        objects.resource("argoproj.io/v1alpha1", "AppProject").delete(
+            name=project["metadata"]["name"], namespace=ARGOCD_NS)
     for ident in sorted(tracked, key=str):
         obj = objects.get(*ident)
         if not obj:
@@ -243,7 +243,7 @@ def test_every_component_is_delivered_by_an_application_synced_at_the_pushed_com
     for component, app in apps.items():
         spec, status = app["spec"], app["status"]
         assert app["metadata"]["name"] == "rhods-gitops-" + component
-        assert spec["project"] == "rhods-gitops"
+        assert spec["project"] == "rhods-gitops-" + component
         assert spec["source"] == {"repoURL": gitops["vars"]["rhods_gitops_repo_url"],
                                   "targetRevision": "main",
                                   "path": "rhods-gitops/" + component}
@@ -258,16 +258,25 @@ def test_every_component_is_delivered_by_an_application_synced_at_the_pushed_com
                                              "/spec/template/spec/volumes"]
 
 
-def test_the_project_is_scoped_to_the_repository_namespaces_and_kinds(gitops, objects):
-    project = objects.get("argoproj.io/v1alpha1", "AppProject", ARGOCD_NS, "rhods-gitops")
-    spec = project["spec"]
-    assert spec["sourceRepos"] == [gitops["vars"]["rhods_gitops_repo_url"]]
-    assert sorted(d["namespace"] for d in spec["destinations"]) == sorted(
-        ["redhat-ods-operator", "minio", "redhat-ods-applications", "notebook-demo"])
-    kinds = {r["kind"] for r in spec["namespaceResourceWhitelist"]}
-    assert "Secret" not in kinds and {"Deployment", "Notebook", "Subscription"} <= kinds
-    assert {r["kind"] for r in spec["clusterResourceWhitelist"]} == {"Namespace",
-                                                                     "DataScienceCluster"}
+def test_each_component_has_a_project_scoped_to_its_namespaces_and_kinds(gitops, objects):
+    projects = {p["metadata"]["labels"]["app.kubernetes.io/component"]: p["spec"]
+                for p in objects.list("argoproj.io/v1alpha1", "AppProject", ARGOCD_NS, PART_OF)}
+    assert sorted(projects) == sorted(COMPONENTS)
+    expected = {"rhods": (["redhat-ods-operator"], {"Namespace", "DataScienceCluster"},
+                          {"OperatorGroup", "Subscription"}),
+                "minio": (["minio"], {"Namespace"},
+                          {"Deployment", "PersistentVolumeClaim", "Route", "Service"}),
+                "dsp": (["notebook-demo"], {"Namespace"}, set()),
+                "custom-notebook": (["notebook-demo", "redhat-ods-applications"], set(),
+                                    {"BuildConfig", "ImageStream", "Notebook",
+                                     "PersistentVolumeClaim"})}
+    for component, spec in projects.items():
+        namespaces, cluster_kinds, namespaced_kinds = expected[component]
+        assert spec["sourceRepos"] == [gitops["vars"]["rhods_gitops_repo_url"]], component
+        assert sorted(d["namespace"] for d in spec["destinations"]) == namespaces, component
+        assert {r["kind"] for r in spec.get("clusterResourceWhitelist") or []} == cluster_kinds
+        kinds = {r["kind"] for r in spec.get("namespaceResourceWhitelist") or []}
+        assert "Secret" not in kinds and kinds == namespaced_kinds, (component, kinds)
 
 
 def test_switching_from_direct_adopts_the_objects_without_recreating_them(gitops, cluster,

@@ -46,7 +46,8 @@ from .ansible import REPO_ROOT, collection_path, run_playbook
 sys.path.insert(0, collection_path())
 sys.path.insert(0, os.path.join(REPO_ROOT, "tests", "cluster"))
 # pylint: disable=wrong-import-position,wrong-import-order
-from ansible_collections.rhods.gitops.plugins.filter.gitops import gitops_namespaces  # noqa: E402
+from ansible_collections.rhods.gitops.plugins.filter.gitops import (  # noqa: E402
+    app_project, gitops_namespaces)
 from ansible_collections.rhods.gitops.plugins.module_utils.argocd import (  # noqa: E402
     application_definition)
 from ansible_collections.rhods.gitops.plugins.module_utils.olm import (  # noqa: E402
@@ -176,7 +177,8 @@ def _applications(settings, tree):
         namespaces = gitops_namespaces(objects)
         apps.append(application_definition({
             "name": settings["application_prefix"] + component,
-            "namespace": settings["argocd_namespace"], "project": settings["project"],
+            "namespace": settings["argocd_namespace"],
+            "project": "%s-%s" % (settings["project"], component),
             "repo_url": settings["repo_url"], "target_revision": settings["repo_revision"],
             "path": "%s/%s" % (settings["repo_path"], component),
             "destination": {"namespace": (namespaces or [""])[0]},
@@ -197,7 +199,9 @@ def _objects(rendered, mode):
         return common + [o for objs in rendered["components"].values() for o in objs]
     secrets = [o for objs in rendered["components"].values() for o in objs
                if o["kind"] == "Secret"]
-    return (common + boot["appproject"] + boot["repository_secret"] + secrets
+    projects = [app_project(settings, component, objects)
+                for component, objects in rendered["tree"].items()]
+    return (common + projects + boot["repository_secret"] + secrets
             + [o for objs in rendered["tree"].values() for o in objs]
             + _applications(settings, rendered["tree"]))
 

@@ -3,6 +3,7 @@ plugins/plugin_utils/delivery.py)."""
 
 import pytest
 
+from ansible_collections.rhods.gitops.plugins.filter.gitops import app_project
 from ansible_collections.rhods.gitops.plugins.plugin_utils import delivery
 
 NS = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "minio"}}
@@ -93,3 +94,25 @@ def test_a_secret_result_keeps_no_value():
     assert shown == {"changed": True, "secrets": 1}
     failed = delivery.hide_secret_result({"failed": True, "msg": "forbidden"}, 2)
     assert failed["failed"] and failed["msg"] == "Cannot apply the 2 Secret(s): forbidden"
+
+
+def test_each_component_has_a_project_of_its_namespaces_and_kinds_only():
+    dsc = {"apiVersion": "datasciencecluster.opendatahub.io/v1", "kind": "DataScienceCluster",
+           "metadata": {"name": "default-dsc"}}
+    project = app_project(TARGET, "minio", [NS, PVC, dsc])
+    assert project["metadata"]["name"] == "rhods-gitops-minio"
+    assert project["metadata"]["namespace"] == "openshift-gitops"
+    assert project["metadata"]["labels"]["app.kubernetes.io/component"] == "minio"
+    spec = project["spec"]
+    assert spec["sourceRepos"] == ["https://git.example.com/c.git"]
+    assert spec["destinations"] == [{"server": "https://kubernetes.default.svc",
+                                     "namespace": "minio"}]
+    assert spec["clusterResourceWhitelist"] == [
+        {"group": "", "kind": "Namespace"},
+        {"group": "datasciencecluster.opendatahub.io", "kind": "DataScienceCluster"}]
+    assert spec["namespaceResourceWhitelist"] == [{"group": "", "kind": "PersistentVolumeClaim"}]
+    # The namespaces it delivered to before stay allowed until Argo CD has pruned there.
+    widened = app_project(TARGET, "minio", [NS, PVC], ["old-ns", "minio"])
+    assert [d["namespace"] for d in widened["spec"]["destinations"]] == ["minio", "old-ns"]
+    args = delivery.application_args(TARGET, "minio", [NS, PVC], {"path": "rhods-gitops/minio"})
+    assert args["project"] == project["metadata"]["name"]
