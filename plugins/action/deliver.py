@@ -185,6 +185,8 @@ class ActionModule(ActionBase):
             return outcome_of(steps)
         app = delivery.application_args(target, component, objects + secrets, steps[0],
                                         params["ignore_differences"])
+        if target["push"] and steps[0].get("revision"):
+            app["expected_revision"] = steps[0]["revision"]
         if secrets:
             steps.append(self._module("argocd_application", dict(app, wait=False)))
             steps.extend(self._namespaces_of(secrets, target))
@@ -193,8 +195,6 @@ class ActionModule(ActionBase):
         if any(s.get("failed") for s in steps):
             return outcome_of(steps)
         wait = dict(app, wait=True, wait_timeout=target["timeout"])
-        if target["push"] and steps[0].get("revision"):
-            wait["expected_revision"] = steps[0]["revision"]
         if self._play_context.check_mode or params["progress_interval"] <= 0:
             steps.append(self._module("argocd_application", wait))
         else:

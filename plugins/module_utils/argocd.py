@@ -316,13 +316,15 @@ def run_argocd_application(run):
     run.record([result])
     run.warnings.extend(applier.warnings)
     app = result["object"]
-    if run.check_mode or not params["wait"]:
-        _report(run, app, expected, ready=None)
-        return
-    if params["refresh"] and needs_refresh(app, expected):
+    if not run.check_mode and params["refresh"] and needs_refresh(app, expected):
+        # Also without wait: a caller that waits for something the new commit brings (a
+        # namespace for its Secrets) must not wait for Argo CD's next poll of the repository.
         run.cluster.merge_patch(resource, params["name"], namespace,
                                 {"metadata": {"annotations": {REFRESH: "normal"}}})
         run.result["refreshed"] = True
+    if run.check_mode or not params["wait"]:
+        _report(run, app, expected, ready=None)
+        return
     since = time.time() - run.deadline.elapsed()
     try:
         app = run.waiter.wait(selection, application_ready(expected),
