@@ -29,6 +29,11 @@ _DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,.-]+\])?==[^\s=]+")
+# What the Containerfile holds as text (a RUN line, FROM) must fit these grammars.
+_PY_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_REGISTRY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?"
+                       r"(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$")
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 SOURCE_TYPES = ("dockerfile", "git", "binary")
 
 
@@ -262,7 +267,39 @@ def input_problems(values):
     declared = [(i.get("name"), str(i.get("tag"))) for i in images]
     return (_errors_of(validate_images, images)
             + _errors_of(validate_workbenches, values["custom_notebook_workbenches"],
-                         values["custom_notebook_sizes"], declared))
+                         values["custom_notebook_sizes"], declared)
+            + containerfile_problems(values))
+
+
+def containerfile_problems(values, variable="custom_notebook_images"):
+    """What enters the Containerfile as text (FROM, the RUN line), not as API data, must fit a
+    strict grammar: registry and base namespace, each image's python_imports and the lines
+    of its requirements (no control characters)."""
+    errors = []
+    registry = values.get("custom_notebook_registry")
+    if not isinstance(registry, str) or not _REGISTRY.match(registry):
+        errors.append("custom_notebook_registry {0!r} is not a registry host[:port][/path], for "
+                      "example image-registry.openshift-image-registry.svc:5000.".format(registry))
+    check_label(errors, "custom_notebook_base_namespace", "namespace",
+                values.get("custom_notebook_base_namespace"), "redhat-ods-applications")
+    for index, image in enumerate(values.get(variable) or []):
+        if not isinstance(image, dict):
+            continue
+        where = _item_where(variable, index, image)
+        for number, module in enumerate(image.get("python_imports") or []):
+            if not isinstance(module, str) or not _PY_MODULE.match(module):
+                errors.append("{0}: python_imports[{1}] {2!r} is not a Python module name "
+                              "(dotted identifiers, for example lightgbm or sklearn.ensemble): "
+                              "the build runs python3 -c 'import <name>'.".format(
+                                  where, number, module))
+        lock = image.get("requirements")
+        for number, line in enumerate(lock.split("\n") if isinstance(lock, str) else [],
+                                      start=1):
+            if _CONTROL.search(line.rstrip("\r")):
+                errors.append("{0}: requirements line {1} holds a control character: write "
+                              "plain requirement lines (name==version --hash=...).".format(
+                                  where, number))
+    return errors
 
 
 def derive(values):

