@@ -100,7 +100,10 @@ def app_project(target, component, objects, more_namespaces=()):
     objects (``more_namespaces``: those of objects it delivered before, so that Argo CD may
     still prune them), nothing else. Secrets are never among the kinds: they reach the
     cluster directly."""
-    namespaces = set(gitops_namespaces(objects)) | set(more_namespaces or ())
+    # A component that renders nothing (every project removed) keeps an Application, so that
+    # Argo CD prunes what it delivered: its destination is then Argo CD's own namespace.
+    namespaces = set(gitops_namespaces(objects) or [target["argocd_namespace"]])
+    namespaces |= set(more_namespaces or ())
     cluster, namespaced = set(), set()
     for obj in objects:
         group = (obj.get("apiVersion") or "").rpartition("/")[0]

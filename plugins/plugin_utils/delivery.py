@@ -125,7 +125,7 @@ def application_args(target, component, manifests, tree, ignore_differences=None
         "repo_url": target["repo_url"],
         "target_revision": target["revision"],
         "path": tree.get("path"),
-        "destination": {"namespace": namespaces[0] if namespaces else ""},
+        "destination": {"namespace": namespaces[0] if namespaces else target["argocd_namespace"]},
         "sync_policy": target["sync_policy"],
         "ignore_differences": list(target["ignore_differences"] or []) + list(
             ignore_differences or []),

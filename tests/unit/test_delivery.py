@@ -116,3 +116,15 @@ def test_each_component_has_a_project_of_its_namespaces_and_kinds_only():
     assert [d["namespace"] for d in widened["spec"]["destinations"]] == ["minio", "old-ns"]
     args = delivery.application_args(TARGET, "minio", [NS, PVC], {"path": "rhods-gitops/minio"})
     assert args["project"] == project["metadata"]["name"]
+
+
+def test_a_component_that_renders_nothing_still_has_a_valid_destination():
+    """Every project removed: the Application stays (Argo CD prunes what it delivered), its
+    destination is Argo CD's namespace, which its project allows."""
+    project = app_project(TARGET, "dsp", [], ["seq-alpha"])
+    assert [d["namespace"] for d in project["spec"]["destinations"]] == [
+        "openshift-gitops", "seq-alpha"]
+    assert [d["namespace"] for d in app_project(TARGET, "dsp", [])["spec"]["destinations"]] == [
+        "openshift-gitops"]
+    args = delivery.application_args(TARGET, "dsp", [], {"path": "rhods-gitops/dsp"})
+    assert args["destination"] == {"namespace": "openshift-gitops"}
