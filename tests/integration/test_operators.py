@@ -13,6 +13,7 @@ What is proven here:
 - long waits print progress lines while they run.
 """
 
+import base64
 import json
 import os
 import re
@@ -175,6 +176,44 @@ def test_roles_converge_and_a_second_run_changes_nothing(playbook, cluster):
     assert writes(events) == [], [e["requestURI"] for e in writes(events)]
     print("\nidempotent run of gitops_bootstrap + rhods: {0} API requests in {1:.1f}s".format(
         len(events), second.ended - second.started))
+
+
+def test_the_operators_credentials_reach_it_through_a_secret_and_nowhere_else(playbook, cluster):
+    """rhods_operator_secret_env: a Secret in the operator namespace, referenced by the
+    Subscription's config.envFrom, which the real OLM hands to the operator's Deployment; the
+    value is in no output (-vvv --diff). Without entries, the reference goes again."""
+    value = "http://proxy-user:Pr0xy-{0}@proxy.example.test:3128".format(uuid.uuid4().hex[:8])
+    run = playbook(dict(ROLES_PLAY, vars={"rhods_operator_secret_env": {"HTTPS_PROXY": value}}),
+                   "-vvv", "--diff")
+    assert run.rc == 0, str(run)
+    assert value not in run.output
+    assert base64.b64encode(value.encode()).decode() not in run.output
+    secret = json.loads(cluster.kubectl("get", "secret", "rhods-operator-env", "-n",
+                                        "redhat-ods-operator", "-o", "json").stdout)
+    assert base64.b64decode(secret["data"]["HTTPS_PROXY"]).decode() == value
+    sub = json.loads(cluster.kubectl("get", "subscription", "rhods-operator", "-n",
+                                     "redhat-ods-operator", "-o", "json").stdout)
+    assert sub["spec"]["config"]["envFrom"] == [{"secretRef": {"name": "rhods-operator-env"}}]
+    csv = sub["status"]["installedCSV"]
+
+    def deployment_env_from():
+        found = json.loads(cluster.kubectl("get", "deployments", "-n", "redhat-ods-operator",
+                                           "-l", "olm.owner=" + csv, "-o", "json").stdout)
+        return [c.get("envFrom") for d in found["items"]
+                for c in d["spec"]["template"]["spec"]["containers"]]
+    deadline = time.time() + 120
+    while time.time() < deadline and not all(deployment_env_from()):
+        time.sleep(2)
+    assert deployment_env_from() and all(e == [{"secretRef": {"name": "rhods-operator-env"}}]
+                                          for e in deployment_env_from()), deployment_env_from()
+    back = playbook(ROLES_PLAY)
+    assert back.rc == 0, str(back)
+    sub = json.loads(cluster.kubectl("get", "subscription", "rhods-operator", "-n",
+                                     "redhat-ods-operator", "-o", "json").stdout)
+    assert "envFrom" not in (sub["spec"].get("config") or {}), sub["spec"]
+    secret = json.loads(cluster.kubectl("get", "secret", "rhods-operator-env", "-n",
+                                        "redhat-ods-operator", "-o", "json").stdout)
+    assert not secret.get("data"), "the removed entries are still in the Secret"
 
 
 # Check mode
