@@ -9,7 +9,7 @@ from ansible_collections.rhods.gitops.plugins.module_utils.errors import GitopsE
 
 SIZES = {"Small": {"requests": {"cpu": "1", "memory": "8Gi"},
                    "limits": {"cpu": "2", "memory": "8Gi"}}}
-LOCK = "lightgbm==3.3.5 \\\n    --hash=sha256:044f\n"
+LOCK = "lightgbm==3.3.5 \\\n    --hash=sha256:" + "044f" * 16 + "\n"
 
 
 def image(**over):
