@@ -42,8 +42,16 @@ BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 
 
+def type_name(value):
+    """The YAML type of a value (ansible-core 2.19 hands over str and int subclasses)."""
+    for kind in (bool, str, int, float, dict, list):
+        if isinstance(value, kind):
+            return kind.__name__
+    return "null" if value is None else type(value).__name__
+
+
 def _describe(value):
-    return repr(value) if isinstance(value, str) else "a {0}".format(type(value).__name__)
+    return repr(str(value)) if isinstance(value, str) else "a {0}".format(type_name(value))
 
 
 def dns_label_problems(value, field, what="name"):

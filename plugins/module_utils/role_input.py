@@ -97,14 +97,15 @@ def _not_mappings(options, values, where):
             broken.add(name)
             problems.append("{0} is a {1}, not a list: write a list of mappings, each with {2} "
                             "(see docs/variables.md).".format(_path(where, name),
-                                                             type(value).__name__, keys))
+                                                             naming.type_name(value), keys))
             continue
         for index, item in enumerate(value):
             if not isinstance(item, dict):
                 broken.add(name)
                 problems.append("{0}[{1}] is the {2} {3!r}: each item must be a mapping with {4}, "
                                 "for example {{name: ...}}.".format(
-                                    _path(where, name), index, type(item).__name__, item, keys))
+                                    _path(where, name), index, naming.type_name(item),
+                                    str(item) if isinstance(item, str) else item, keys))
     return problems, broken
 
 
