@@ -339,9 +339,9 @@ def input_problems(values):
                                     "custom_notebook_namespace", "namespace name")
     if isinstance(grace, int) and grace < 0:
         out.append("custom_notebook_trigger_grace is {0}: give 0 or more seconds.".format(grace))
-    return out + (_errors_of(validate_images, images)
-            + _errors_of(validate_workbenches, values["custom_notebook_workbenches"],
-                         values["custom_notebook_sizes"], declared))
+    out.extend(_errors_of(validate_images, images))
+    return out + _errors_of(validate_workbenches, values["custom_notebook_workbenches"],
+                            values["custom_notebook_sizes"], declared)
 
 
 def derive(values):

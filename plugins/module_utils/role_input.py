@@ -96,8 +96,8 @@ def _not_mappings(options, values, where):
         if not isinstance(value, list):
             broken.add(name)
             problems.append("{0} is a {1}, not a list: write a list of mappings, each with {2} "
-                            "(see docs/variables.md).".format(_path(where, name),
-                                                             naming.type_name(value), keys))
+                            "(see docs/variables.md).".format(
+                                _path(where, name), naming.type_name(value), keys))
             continue
         for index, item in enumerate(value):
             if not isinstance(item, dict):
