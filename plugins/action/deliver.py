@@ -98,7 +98,7 @@ class ActionModule(ActionBase):
         else:
             delivered = self._gitops(params, target, component, applyset.tree_objects(
                 objects, component, owner["namespace"] if owner else None, bool(owner)), secrets,
-                steps[-1].get("recorded_namespaces") if owner else ())
+                steps[-1] if owner else {})
         steps.append(delivered)
         extra = {key: delivered.get(key) for key in ("applied", "revision", "path", "application")}
         if owner and params["prune"] and not delivered.get("failed"):
@@ -171,15 +171,17 @@ class ActionModule(ActionBase):
 
     # GitOps delivery
 
-    def _gitops(self, params, target, component, objects, secrets, before=()):
-        """``before``: the namespaces the component's objects were in until now (its ApplySet
-        records them); its AppProject allows them until Argo CD has pruned what left."""
+    def _gitops(self, params, target, component, objects, secrets, before=None):
+        """``before``: the result of the ApplySet's prepare step, which lists the namespaces and
+        kinds of what the component delivered until now; its AppProject allows them until Argo
+        CD has pruned what left."""
         steps = [self._module("render_tree", delivery.render_args(target, component, objects),
                               kube=False)]
         if steps[0].get("failed"):
             return outcome_of(steps)
         project = app_project(target, component, objects)
-        widened = app_project(target, component, objects, before)
+        widened = app_project(target, component, objects, (before or {}).get("recorded_namespaces"),
+                              (before or {}).get("recorded_group_kinds"))
         steps.append(self._apply([widened], params["force_conflicts"]))
         if steps[-1].get("failed"):
             return outcome_of(steps)

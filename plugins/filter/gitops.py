@@ -95,11 +95,12 @@ def project_name(target, component):
     return "{0}-{1}".format(target["project"], component)
 
 
-def app_project(target, component, objects, more_namespaces=()):
+def app_project(target, component, objects, more_namespaces=(), more_group_kinds=()):
     """The AppProject of one component: its repository, the namespaces and the kinds of its
-    objects (``more_namespaces``: those of objects it delivered before, so that Argo CD may
-    still prune them), nothing else. Secrets are never among the kinds: they reach the
-    cluster directly."""
+    objects (``more_namespaces``, ``more_group_kinds`` as ``Kind.group``: those of objects it
+    delivered before, so that Argo CD may still prune them; their scope unknown, they join
+    both lists), nothing else. Secrets are never among the kinds: they reach the cluster
+    directly."""
     # A component that renders nothing (every project removed) keeps an Application, so that
     # Argo CD prunes what it delivered: its destination is then Argo CD's own namespace.
     namespaces = set(gitops_namespaces(objects) or [target["argocd_namespace"]])
@@ -109,6 +110,11 @@ def app_project(target, component, objects, more_namespaces=()):
         group = (obj.get("apiVersion") or "").rpartition("/")[0]
         scope = namespaced if (obj.get("metadata") or {}).get("namespace") else cluster
         scope.add((group, obj.get("kind")))
+    for value in more_group_kinds or ():
+        kind, _sep, group = value.partition(".")
+        if (group, kind) != ("", "Secret"):
+            cluster.add((group, kind))
+            namespaced.add((group, kind))
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AppProject",

@@ -68,9 +68,11 @@ def run_prepare(run):
     kinds, namespaces = applyset.members(wanted)
     old_kinds, old_namespaces = applyset.recorded(_parent(run, params))
     recorded = sorted(set(namespaces) | set(old_namespaces))
-    _record(run, params, set(kinds) | set(old_kinds), recorded)
+    recorded_kinds = sorted(set(kinds) | set(old_kinds))
+    _record(run, params, recorded_kinds, recorded)
     run.result.update(id=applyset.applyset_id(params["name"], params["namespace"]),
-                      group_kinds=kinds, namespaces=namespaces, recorded_namespaces=recorded)
+                      group_kinds=kinds, namespaces=namespaces, recorded_namespaces=recorded,
+                      recorded_group_kinds=recorded_kinds)
 
 
 def run_prune(run):

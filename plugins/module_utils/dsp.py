@@ -16,13 +16,18 @@ free of defaulting logic.
 
 from ansible_collections.rhods.gitops.plugins.module_utils.naming import (
     CONNECTION_PREFIX,
+    annotation_problems,
     bucket_name_problems,
+    label_problems,
+    text_size,
     connection_name_problems,
     project_name_problems,
     rolebinding_name,
 )
 
 S3_REGION = "us-east-1"
+# What the role's own namespace annotations (keys, fixed values) add to a user's, at most.
+ANNOTATION_OVERHEAD = 1024
 
 
 def _strings(value, field):
@@ -90,6 +95,9 @@ def problems(projects, field="dsp_projects"):
     for i, project in enumerate(projects):
         where = "{0}[{1}]".format(field, i)
         out.extend(project_name_problems(project["name"], where + ".name"))
+        out.extend(label_problems(project["labels"], where + ".labels"))
+        out.extend(annotation_problems(project["annotations"], where + ".annotations", text_size(
+            project["display_name"], project["description"]) + ANNOTATION_OVERHEAD))
         out.extend(_access_problems(project["access"], where + ".access"))
         connections = project["connections"] or []
         for j, conn in enumerate(connections):

@@ -20,6 +20,17 @@ DNS1123_SUBDOMAIN_MAX = 253
 # with these (they are the platform's own namespaces).
 RESERVED_PROJECT_PREFIXES = ("openshift", "kube")
 
+# Namespaces the platform reserves: OpenShift refuses a project request for these names
+# and prefixes, and objects of the automation do not belong there.
+RESERVED_NAMESPACES = ("default", "openshift", "kube")
+RESERVED_NAMESPACE_PREFIXES = ("openshift-", "kube-")
+
+# What the API server accepts in metadata (apimachinery's validation).
+QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+ANNOTATIONS_MAX = 256 * 1024  # bytes of all annotations (keys and values) of one object
+
 # Data connections are Secrets named after this prefix (the dashboard's convention).
 CONNECTION_PREFIX = "aws-connection-"
 
@@ -31,8 +42,16 @@ BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 
 
+def type_name(value):
+    """The YAML type of a value (ansible-core 2.19 hands over str and int subclasses)."""
+    for kind in (bool, str, int, float, dict, list):
+        if isinstance(value, kind):
+            return kind.__name__
+    return "null" if value is None else type(value).__name__
+
+
 def _describe(value):
-    return repr(value) if isinstance(value, str) else "a {0}".format(type(value).__name__)
+    return repr(str(value)) if isinstance(value, str) else "a {0}".format(type_name(value))
 
 
 def dns_label_problems(value, field, what="name"):
@@ -53,6 +72,71 @@ def dns_label_problems(value, field, what="name"):
     return problems
 
 
+def namespace_problems(value, field):
+    """A namespace the automation creates or writes into: a DNS-1123 label that is not one of
+    the platform's own (``default``, ``openshift-*``, ``kube-*``)."""
+    problems = dns_label_problems(value, field, what="namespace name")
+    if isinstance(value, str) and (value in RESERVED_NAMESPACES
+                                   or value.startswith(RESERVED_NAMESPACE_PREFIXES)):
+        problems.append(
+            "{0} {1} is reserved for the platform (default, openshift-*, kube-*): choose a "
+            "namespace of your own, for example {2!r}.".format(
+                field, _describe(value), suggest_label("my-" + value.split("-", 1)[-1])))
+    return problems
+
+
+def qualified_name_problems(key, field):
+    """A label or annotation key: an optional DNS-1123 subdomain prefix and '/', then a name
+    of at most 63 letters, digits, '-', '_' and '.' that starts and ends alphanumeric."""
+    key = str(key)
+    prefix, _slash, name = key.rpartition("/")
+    if (len(name) > DNS1123_LABEL_MAX or not QUALIFIED_NAME.match(name)
+            or ("/" in key and (len(prefix) > DNS1123_SUBDOMAIN_MAX
+                                or not DNS1123_SUBDOMAIN.match(prefix)))):
+        return ["{0} key {1!r} is not a valid key: write [prefix/]name, the name at most 63 "
+                "letters, digits, '-', '_' and '.', starting and ending with a letter or digit "
+                "(for example example.com/team).".format(field, key)]
+    return []
+
+
+def label_problems(labels, field):
+    """Labels the API server accepts: qualified keys, values of at most 63 characters."""
+    problems = []
+    for key, value in (labels or {}).items():
+        problems.extend(qualified_name_problems(key, field))
+        text = "" if value is None else str(value)
+        if len(text) > DNS1123_LABEL_MAX or not LABEL_VALUE.match(text):
+            problems.append(
+                "{0}[{1!r}] {2!r} is not a valid label value: at most 63 letters, digits, '-', "
+                "'_' and '.', starting and ending with a letter or digit; put longer text into "
+                "an annotation.".format(field, key, text[:80]))
+    return problems
+
+
+def annotation_problems(annotations, field, extra=0):
+    """Annotation keys the API server accepts, and their total size: all annotations of one
+    object (keys and values, ``extra`` bytes the role adds) may have at most 256 KiB."""
+    problems = []
+    size = extra
+    for key, value in (annotations or {}).items():
+        problems.extend(qualified_name_problems(key, field))
+        size += len(str(key).encode("utf-8")) + len(str(value).encode("utf-8"))
+    if size > ANNOTATIONS_MAX:
+        problems.append(annotation_size_problem(field, size))
+    return problems
+
+
+def annotation_size_problem(field, size):
+    return ("{0}: the object's annotations would be {1} bytes, more than the {2} (256 KiB) "
+            "Kubernetes allows in all: shorten the text (descriptions, display names, extra "
+            "annotations).".format(field, size, ANNOTATIONS_MAX))
+
+
+def text_size(*values):
+    """Bytes of texts that become annotations (None counts as empty)."""
+    return sum(len(("" if v is None else str(v)).encode("utf-8")) for v in values)
+
+
 def project_name_problems(value, field):
     """A Data Science Project's namespace: a DNS-1123 label the dashboard accepts."""
     problems = dns_label_problems(value, field, what="project name")
@@ -63,6 +147,9 @@ def project_name_problems(value, field):
                     "{0} {1} starts with {2!r}: the dashboard refuses projects named "
                     "openshift* or kube* (they are reserved for the platform). Choose another "
                     "name.".format(field, _describe(value), prefix))
+        if value == "default":
+            problems.append("{0} {1} is the platform's own namespace: choose another name for "
+                            "the project.".format(field, _describe(value)))
     return problems
 
 

@@ -13,6 +13,7 @@ value.
 import re
 from decimal import Decimal, InvalidOperation
 
+from ansible_collections.rhods.gitops.plugins.module_utils import containerfile, naming
 from ansible_collections.rhods.gitops.plugins.module_utils.errors import GitopsError
 from ansible_collections.rhods.gitops.plugins.module_utils.objects import dig
 
@@ -28,13 +29,15 @@ _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_HASH = re.compile(r"(^|\s)--hash[= ]sha256:[0-9a-fA-F]{64}(\s|$)")
 _REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,.-]+\])?==[^\s=]+")
-# What the Containerfile holds as text (a RUN line, FROM) must fit these grammars.
-_PY_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_REGISTRY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?"
-                       r"(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$")
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 SOURCE_TYPES = ("dockerfile", "git", "binary")
+# A StatefulSet's pods carry controller-revision-hash: <name>-<hash of up to 10 characters>.
+WORKBENCH_NAME_MAX = 52
+# Builds are <name>-<number> and carry that as a label: room for 99999 builds.
+IMAGE_NAME_MAX = 57
+# What the role's own annotations (keys and fixed values) add to a user's texts, at most.
+ANNOTATION_OVERHEAD = 4096
 
 
 def parse_quantity(value):
@@ -129,6 +132,82 @@ def _item_where(variable, index, item):
     return "{0}[{1}]{2}".format(variable, index, " ({0})".format(name) if name else "")
 
 
+def _requirements(lock):
+    """``(line number, text)`` of each requirement of a pip lock, continuation lines joined."""
+    out, number, parts = [], None, []
+    for index, line in enumerate(lock.splitlines(), start=1):
+        text = line.split("#", 1)[0].strip()
+        if text and number is None:
+            number = index
+        parts.append(text.rstrip("\\").strip())
+        if not text.endswith("\\"):
+            if number is not None and " ".join(p for p in parts if p):
+                out.append((number, " ".join(p for p in parts if p)))
+            number, parts = None, []
+    if number is not None:
+        out.append((number, " ".join(p for p in parts if p)))
+    return out
+
+
+def lock_problems(where, lock):
+    """Every requirement pinned (name==version) and with its --hash=sha256, as the build's
+    ``pip install --require-hashes`` needs (it would fail only later, on the cluster)."""
+    errors = []
+    for number, text in _requirements(lock):
+        if text.startswith("--"):
+            continue
+        if not _REQUIREMENT.match(text):
+            errors.append("{0}: requirements line {1} ({2!r}) is not pinned: write "
+                          "name==version, for example lightgbm==3.3.5.".format(
+                              where, number, text.split(" --", 1)[0]))
+        elif not _HASH.search(text):
+            errors.append("{0}: requirements line {1} ({2!r}) has no --hash=sha256:<64 hex "
+                          "digits>: the build installs with --require-hashes; add the hash of "
+                          "each file (pip hash, or pip download and sha256sum).".format(
+                              where, number, text))
+    return errors
+
+
+def _check_image_identity(errors, where, image):
+    """The image's name, and the size of its ImageStream's annotations."""
+    if check_subdomain(errors, where, "name", image.get("name"), "lightgbm") and \
+            len(image["name"]) > IMAGE_NAME_MAX:
+        errors.append("{0}: name {1!r} has {2} characters, at most {3} work: its builds are "
+                      "named and labelled <name>-<number>, and a label value has at most "
+                      "63. Choose a shorter name.".format(where, image["name"],
+                                                          len(image["name"]), IMAGE_NAME_MAX))
+    size = naming.text_size(image.get("display_name"), image.get("description"),
+                            image.get("url"), image.get("creator"), image.get("software"),
+                            image.get("python_dependencies")) + ANNOTATION_OVERHEAD
+    if size > naming.ANNOTATIONS_MAX:
+        errors.append(naming.annotation_size_problem(where, size))
+
+
+def _check_source(errors, where, image):
+    """The image's source, and the lock of a dockerfile source."""
+    source = image.get("source")
+    stype = source.get("type") if isinstance(source, dict) else None
+    if stype not in SOURCE_TYPES:
+        errors.append("{0}: source.type {1!r} is not one of {2}.".format(
+            where, stype, ", ".join(SOURCE_TYPES)))
+    elif stype == "git" and not source.get("uri"):
+        errors.append("{0}: source.type git needs source.uri (the repository to clone), "
+                      "for example uri: https://github.com/example/notebooks.git".format(where))
+    elif stype == "binary" and (not isinstance(source.get("dir"), str) or
+                                not source.get("dir")):
+        errors.append("{0}: source.type binary needs source.dir, the local directory to "
+                      "upload (it holds the Containerfile), for example dir: "
+                      "images/lightgbm".format(where))
+    if stype == "dockerfile":
+        lock = image.get("requirements")
+        if not isinstance(lock, str) or not lock.strip():
+            errors.append("{0}: requirements is empty: give the pinned dependency lock, one "
+                          "requirement per line, for example lightgbm==3.3.5 "
+                          "--hash=sha256:<digest>.".format(where))
+        else:
+            errors.extend(lock_problems(where, lock))
+
+
 def validate_images(images, variable="custom_notebook_images"):
     """Check the image list; return ``[(stream, tag)]`` declared. Raise on any error."""
     errors, declared = [], []
@@ -137,37 +216,12 @@ def validate_images(images, variable="custom_notebook_images"):
         if not isinstance(image, dict):
             errors.append("{0} must be a mapping with name, tag and source.".format(where))
             continue
-        check_subdomain(errors, where, "name", image.get("name"), "lightgbm")
+        _check_image_identity(errors, where, image)
         tag = image.get("tag")
         check_tag(errors, where, "tag", tag, "3.3.5")
         if image.get("base_tag") is not None:
             check_tag(errors, where, "base_tag", image.get("base_tag"), "2025.2")
-        source = image.get("source")
-        stype = source.get("type") if isinstance(source, dict) else None
-        if stype not in SOURCE_TYPES:
-            errors.append("{0}: source.type {1!r} is not one of {2}.".format(
-                where, stype, ", ".join(SOURCE_TYPES)))
-        elif stype == "git" and not source.get("uri"):
-            errors.append("{0}: source.type git needs source.uri (the repository to clone), "
-                          "for example uri: https://github.com/example/notebooks.git".format(where))
-        elif stype == "binary" and (not isinstance(source.get("dir"), str) or
-                                    not source.get("dir")):
-            errors.append("{0}: source.type binary needs source.dir, the local directory to "
-                          "upload (it holds the Containerfile), for example dir: "
-                          "images/lightgbm".format(where))
-        if stype == "dockerfile":
-            lock = image.get("requirements")
-            if not isinstance(lock, str) or not lock.strip():
-                errors.append("{0}: requirements is empty: give the pinned dependency lock, one "
-                              "requirement per line, for example lightgbm==3.3.5 "
-                              "--hash=sha256:<digest>.".format(where))
-            else:
-                for number, line in enumerate(lock.splitlines(), start=1):
-                    text = line.split("#", 1)[0].strip().rstrip("\\").strip()
-                    if text and not text.startswith("--") and not _REQUIREMENT.match(text):
-                        errors.append("{0}: requirements line {1} ({2!r}) is not pinned: write "
-                                      "name==version, for example lightgbm==3.3.5.".format(
-                                          where, number, line.strip()))
+        _check_source(errors, where, image)
         key = (image.get("name"), str(tag))
         if key in declared:
             errors.append("{0}: image {1}:{2} is declared twice.".format(where, *key))
@@ -209,6 +263,23 @@ def _check_image(errors, where, image, declared_images, existing_streams):
                           "{0}:{1}".format(*i) for i in declared_images) or "none"))
 
 
+def _check_identity(errors, where, bench):
+    """The workbench's name and namespace, and the size of its annotations."""
+    if check_label(errors, where, "name", bench.get("name"), "demo-lightgbm-workbench",
+                   dns1035=True) and len(bench["name"]) > WORKBENCH_NAME_MAX:
+        errors.append("{0}: name {1!r} has {2} characters, at most {3} work: the workbench "
+                      "runs as a StatefulSet whose pods carry the label controller-revision-"
+                      "hash <name>-<hash> (at most 63). Choose a shorter name.".format(
+                          where, bench["name"], len(bench["name"]), WORKBENCH_NAME_MAX))
+    if check_label(errors, where, "namespace", bench.get("namespace"), "notebook-demo"):
+        errors.extend("{0}: {1}".format(where, p) for p in naming.namespace_problems(
+            bench["namespace"], "namespace")[:1])
+    size = naming.text_size(bench.get("display_name"), bench.get("description"),
+                            bench.get("owner")) + ANNOTATION_OVERHEAD
+    if size > naming.ANNOTATIONS_MAX:
+        errors.append(naming.annotation_size_problem(where, size))
+
+
 def validate_workbenches(workbenches, sizes, declared_images, existing_streams=None,
                          variable="custom_notebook_workbenches"):
     """Check the workbench list against the sizes and images; raise on any error.
@@ -222,9 +293,7 @@ def validate_workbenches(workbenches, sizes, declared_images, existing_streams=N
         if not isinstance(bench, dict):
             errors.append("{0} must be a mapping with name, namespace and image.".format(where))
             continue
-        check_label(errors, where, "name", bench.get("name"), "demo-lightgbm-workbench",
-                    dns1035=True)
-        check_label(errors, where, "namespace", bench.get("namespace"), "notebook-demo")
+        _check_identity(errors, where, bench)
         key = (bench.get("namespace"), bench.get("name"))
         if key in seen:
             errors.append("{0}: workbench {1}/{2} is declared twice.".format(where, *key))
@@ -265,41 +334,15 @@ def input_problems(values):
     """The problems of the role's normalized input a spec cannot express (no cluster)."""
     images = values["custom_notebook_images"]
     declared = [(i.get("name"), str(i.get("tag"))) for i in images]
-    return (_errors_of(validate_images, images)
-            + _errors_of(validate_workbenches, values["custom_notebook_workbenches"],
-                         values["custom_notebook_sizes"], declared)
-            + containerfile_problems(values))
-
-
-def containerfile_problems(values, variable="custom_notebook_images"):
-    """What enters the Containerfile as text (FROM, the RUN line), not as API data, must fit a
-    strict grammar: registry and base namespace, each image's python_imports and the lines
-    of its requirements (no control characters)."""
-    errors = []
-    registry = values.get("custom_notebook_registry")
-    if not isinstance(registry, str) or not _REGISTRY.match(registry):
-        errors.append("custom_notebook_registry {0!r} is not a registry host[:port][/path], for "
-                      "example image-registry.openshift-image-registry.svc:5000.".format(registry))
-    check_label(errors, "custom_notebook_base_namespace", "namespace",
-                values.get("custom_notebook_base_namespace"), "redhat-ods-applications")
-    for index, image in enumerate(values.get(variable) or []):
-        if not isinstance(image, dict):
-            continue
-        where = _item_where(variable, index, image)
-        for number, module in enumerate(image.get("python_imports") or []):
-            if not isinstance(module, str) or not _PY_MODULE.match(module):
-                errors.append("{0}: python_imports[{1}] {2!r} is not a Python module name "
-                              "(dotted identifiers, for example lightgbm or sklearn.ensemble): "
-                              "the build runs python3 -c 'import <name>'.".format(
-                                  where, number, module))
-        lock = image.get("requirements")
-        for number, line in enumerate(lock.split("\n") if isinstance(lock, str) else [],
-                                      start=1):
-            if _CONTROL.search(line.rstrip("\r")):
-                errors.append("{0}: requirements line {1} holds a control character: write "
-                              "plain requirement lines (name==version --hash=...).".format(
-                                  where, number))
-    return errors
+    grace = values.get("custom_notebook_trigger_grace")
+    out = naming.dns_label_problems(values["custom_notebook_namespace"],
+                                    "custom_notebook_namespace", "namespace name")
+    if isinstance(grace, int) and grace < 0:
+        out.append("custom_notebook_trigger_grace is {0}: give 0 or more seconds.".format(grace))
+    out.extend(_errors_of(validate_images, images))
+    out.extend(_errors_of(validate_workbenches, values["custom_notebook_workbenches"],
+                          values["custom_notebook_sizes"], declared))
+    return out + containerfile.problems(values)
 
 
 def derive(values):

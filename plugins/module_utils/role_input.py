@@ -15,6 +15,7 @@ names, quantities, rules across fields); each role's live next to its other pure
 Used by the action ``rhods.gitops.role_input``; unit-tested in ``tests/unit/test_role_input.py``.
 """
 
+import difflib
 import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -33,10 +34,79 @@ def _level(options):
             for name, spec in options.items()}
 
 
-def _message(error):
-    if isinstance(error, UnsupportedError):
-        return "unknown key(s) {0}".format(error.msg)
-    return error.msg
+_MISSING = re.compile(r"^missing required arguments: (?P<names>.+)$")
+_TYPE = re.compile(r"^argument '(?P<name>[^']+)' is of type (?P<got>\S+)(?: found in '[^']*'\.)? "
+                   r"and we were unable to convert to (?P<want>\w+)")
+_CHOICE = re.compile(r"^value of (?P<name>\S+) must be one of: (?P<choices>.*), got: (?P<got>.*?)"
+                     r"(?: found in .*)?$")
+_UNKNOWN = re.compile(r"^(?P<names>.*?)\. Supported parameters include: (?P<known>.*?)\.?$")
+_HOW = {"bool": "write true or false", "int": "write a whole number, for example 600",
+        "float": "write a number", "dict": "write a mapping (key: value)",
+        "list": "write a list (one '- ' item per line)", "str": "write a string (quote it)",
+        "path": "write a path"}
+
+
+def _path(where, name):
+    return "{0}.{1}".format(where, name) if where else name
+
+
+def _unknown(where, names, known):
+    out = []
+    for name in names.split(", "):
+        near = difflib.get_close_matches(name, known.split(", "), n=1)
+        out.append("{0} is not a known key{1}: correct or remove it (known keys: {2}).".format(
+            _path(where, name), " (did you mean {0}?)".format(near[0]) if near else "", known))
+    return out
+
+
+def _messages(where, error):
+    """ansible-core's message of one problem, rewritten to name the field first
+    (``dsp_projects[1].name``) and to say what to do."""
+    text = error.msg
+    match = _UNKNOWN.match(text) if isinstance(error, UnsupportedError) else None
+    if match:
+        return _unknown(where, match.group("names"), match.group("known"))
+    match = _MISSING.match(text)
+    if match:
+        return ["{0} is missing: it is required, add it.".format(_path(where, name))
+                for name in match.group("names").split(", ")]
+    match = _TYPE.match(text)
+    if match:
+        want = match.group("want")
+        return ["{0} is of type {1}, it must be {2} {3}: {4}.".format(
+            _path(where, match.group("name")), match.group("got"),
+            "an" if want[0] in "aeiou" else "a", want, _HOW.get(want, want))]
+    match = _CHOICE.match(text)
+    if match:
+        return ["{0} is {1!r}: it must be one of {2} (the case matters).".format(
+            _path(where, match.group("name")), match.group("got"), match.group("choices"))]
+    return [(where + ": " if where else "") + text]
+
+
+def _not_mappings(options, values, where):
+    """Lists of mappings given as something else (``dsp_projects: notebook-demo``), each item
+    named; ``(problems, names of such options)``."""
+    problems, broken = [], set()
+    for name, spec in options.items():
+        value = values.get(name)
+        if spec.get("type") != "list" or spec.get("elements") != "dict" or value is None:
+            continue
+        keys = ", ".join(sorted(k for k, s in (spec.get("options") or {}).items()
+                                if s.get("required"))) or "its keys"
+        if not isinstance(value, list):
+            broken.add(name)
+            problems.append("{0} is a {1}, not a list: write a list of mappings, each with {2} "
+                            "(see docs/variables.md).".format(
+                                _path(where, name), naming.type_name(value), keys))
+            continue
+        for index, item in enumerate(value):
+            if not isinstance(item, dict):
+                broken.add(name)
+                problems.append("{0}[{1}] is the {2} {3!r}: each item must be a mapping with {4}, "
+                                "for example {{name: ...}}.".format(
+                                    _path(where, name), index, naming.type_name(item),
+                                    str(item) if isinstance(item, str) else item, keys))
+    return problems, broken
 
 
 def _numbers_for_strings(options, values, where):
@@ -53,14 +123,18 @@ def _numbers_for_strings(options, values, where):
 
 def _check_level(options, values, where, secrets):
     """Validate one mapping; return (normalized mapping, problems)."""
-    numbers = _numbers_for_strings(options, values, where)
-    result = ArgumentSpecValidator(_level(options)).validate(values)
+    problems, broken = _not_mappings(options, values, where)
+    problems.extend(_numbers_for_strings(options, values, where))
+    result = ArgumentSpecValidator(_level(options)).validate(
+        {k: ([] if k in broken else v) for k, v in values.items()})
     secrets.update(result._no_log_values)  # pylint: disable=protected-access
-    prefix = where + ": " if where else ""
     out = result.validated_parameters
-    problems = numbers + [prefix + _message(error) for error in result.errors.errors]
+    for error in result.errors.errors:
+        problems.extend(_messages(where, error))
     for name, spec in options.items():
         sub, value = spec.get("options"), out.get(name)
+        if name in broken:
+            value = values[name] if isinstance(values[name], list) else None
         if not sub or value is None:
             continue
         path = "{0}.{1}".format(where, name) if where else name
@@ -99,7 +173,7 @@ def minio_problems(values):
     if not values["minio_enabled"]:
         return []
     user, password = values["minio_root_user"] or "", values["minio_root_password"] or ""
-    out = naming.dns_label_problems(values["minio_namespace"], "minio_namespace", "namespace name")
+    out = naming.namespace_problems(values["minio_namespace"], "minio_namespace")
     for index, name in enumerate(values["minio_buckets"]):
         out.extend(naming.bucket_name_problems(name, "minio_buckets[{0}]".format(index)))
     if bool(user) != bool(password):
@@ -125,12 +199,38 @@ def minio_problems(values):
 def dsp_problems(values):
     """What the cluster, the dashboard or S3 would refuse, beyond the spec."""
     out = dsp.problems(values["dsp_projects"])
-    out.extend(naming.dns_label_problems(values["dsp_minio_namespace"], "dsp_minio_namespace",
-                                         "namespace name"))
+    out.extend(naming.namespace_problems(values["dsp_minio_namespace"], "dsp_minio_namespace"))
     return out + _url_problems(values, ["dsp_minio_endpoint", "dsp_minio_verify_endpoint"])
 
 
+def rhods_problems(values):
+    """What OLM or the DataScienceCluster would refuse, beyond the spec."""
+    out = []
+    for name in ("rhods_operator_namespace", "rhods_source_namespace"):
+        out.extend(naming.dns_label_problems(values[name], name, "namespace name"))
+    for name, value in sorted((values["rhods_components"] or {}).items()):
+        state = value.get("managementState", "Managed") if isinstance(value, dict) else value
+        if state not in ("Managed", "Removed"):
+            out.append("rhods_components.{0} is {1!r}: give a management state, Managed or "
+                       "Removed, or a mapping with managementState and the component's own "
+                       "fields.".format(name, state))
+    return out
+
+
+def common_problems(values):
+    """Rules of every role: each ``*_timeout`` is a number of seconds above zero, and the
+    collection-wide state namespace is one the automation may write into."""
+    out = ["{0} is {1}: give a number of seconds greater than 0, for example {0}: 600.".format(
+        name, value) for name, value in sorted(values.items())
+        if name.endswith("_timeout") and isinstance(value, int) and value <= 0]
+    if "rhods_gitops_state_namespace" in values:
+        out.extend(naming.namespace_problems(values["rhods_gitops_state_namespace"],
+                                             "rhods_gitops_state_namespace"))
+    return out
+
+
 CHECKS = {
+    "rhods": rhods_problems,
     "minio": minio_problems,
     "dsp": dsp_problems,
     "custom_notebook": notebooks.input_problems,
@@ -144,7 +244,7 @@ DERIVED = {
 def problems(role, values):
     """The problems a spec cannot express of a role's normalized values."""
     check = CHECKS.get(role)
-    return check(values) if check else []
+    return common_problems(values) + (check(values) if check else [])
 
 
 def derive(role, values):

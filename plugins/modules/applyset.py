@@ -104,6 +104,13 @@ recorded_namespaces:
   returned: step is prepare
   type: list
   elements: str
+recorded_group_kinds:
+  description:
+    - With O(step=prepare), the group-kinds (C(Kind.group)) the parent lists afterwards - those of
+      O(objects) and those it listed before.
+  returned: step is prepare
+  type: list
+  elements: str
 deleted:
   description: With O(step=prune), the members deleted (in check mode, that would be).
   returned: step is prune

@@ -46,7 +46,7 @@ BAD_INPUT = [
     pytest.param({"custom_notebook_workbenches": [
         {"name": "site-wb", "namespace": "notebook-demo", "image": "lightgbm:3.3.5",
          "shm": "2Gi"}]},
-        ["custom_notebook_workbenches[0]: unknown key(s) shm"], id="custom-notebook-key"),
+        ["custom_notebook_workbenches[0].shm is not a known key"], id="custom-notebook-key"),
     # Across roles: the demo workbench uses aws-connection-minio, its project no longer has it.
     pytest.param({"dsp_projects": [{"name": "notebook-demo", "connections": []}]},
                  ["custom_notebook_workbenches[0] (demo-lightgbm-workbench) uses data connection "

@@ -128,3 +128,12 @@ def test_a_component_that_renders_nothing_still_has_a_valid_destination():
         "openshift-gitops"]
     args = delivery.application_args(TARGET, "dsp", [], {"path": "rhods-gitops/dsp"})
     assert args["destination"] == {"namespace": "openshift-gitops"}
+
+
+def test_the_kinds_delivered_before_stay_allowed_in_both_scopes_but_never_secrets():
+    project = app_project(TARGET, "dsp", [], ["seq-alpha"],
+                          ["Namespace", "RoleBinding.rbac.authorization.k8s.io", "Secret"])
+    spec = project["spec"]
+    assert spec["clusterResourceWhitelist"] == spec["namespaceResourceWhitelist"] == [
+        {"group": "", "kind": "Namespace"},
+        {"group": "rbac.authorization.k8s.io", "kind": "RoleBinding"}]

@@ -75,13 +75,15 @@ def test_the_spec_refuses_unknown_keys_wrong_types_and_choices_naming_the_item()
                      "connections": [{"name": "c", "type": "gcs", "bucket": "bkt",
                                       "verify": "maybe"}, {"type": "s3"}]},
                     "not-a-dict"])
-    assert "dsp_projects[0]: unknown key(s) secretkey. Supported parameters include: access" in text
-    assert "labels" in text and "dict" in text
-    assert "dsp_projects[0].access[0]: value of role must be one of: admin, edit, view, got: owner" in text
-    assert "dsp_projects[0].connections[0]: value of type must be one of: minio, s3, got: gcs" in text
-    assert "dsp_projects[0].connections[0]: value of verify must be one of" in text
-    assert "dsp_projects[0].connections[1]: missing required arguments: bucket, name" in text
-    assert "dsp_projects" in text and "not-a-dict" not in text.replace("'not-a-dict'", "")
+    assert "dsp_projects[0].secretkey is not a known key: correct or remove it (known keys: " \
+        "access, " in text
+    assert "dsp_projects[0].labels is of type str, it must be a dict" in text
+    assert "dsp_projects[0].access[0].role is 'owner': it must be one of admin, edit, view" in text
+    assert "dsp_projects[0].connections[0].type is 'gcs': it must be one of minio, s3" in text
+    assert "dsp_projects[0].connections[0].verify is 'maybe': it must be one of" in text
+    assert "dsp_projects[0].connections[1].bucket is missing: it is required" in text
+    assert "dsp_projects[0].connections[1].name is missing: it is required" in text
+    assert "dsp_projects[1] is the str 'not-a-dict': each item must be a mapping" in text
     assert checked({"name": "x"})[1]
 
 

