@@ -112,8 +112,8 @@ def app_project(target, component, objects, more_namespaces=(), more_group_kinds
         scope.add((group, obj.get("kind")))
     for value in more_group_kinds or ():
         kind, _sep, group = value.partition(".")
-        if (group, kind) != ("", "Secret"):
-            cluster.add((group, kind))
+        if (group, kind) != ("", "Secret") and (group, kind) not in cluster | namespaced:
+            cluster.add((group, kind))  # a kind that left: its scope is not known here
             namespaced.add((group, kind))
     return {
         "apiVersion": "argoproj.io/v1alpha1",

@@ -103,6 +103,8 @@ def owned(objects):
             if meta.get("deletionTimestamp"):
                 continue
             body = content(obj)
+            # What controllers write, not delivery: the notebook controller's activity stamp.
+            body["annotations"].pop("notebooks.kubeflow.org/last-activity", None)
             body.update({key: obj.get(key) for key in ("subjects", "roleRef", "rules")})
             out[(api_version, kind, meta.get("namespace"), meta["name"])] = body
     return out

@@ -137,3 +137,10 @@ def test_the_kinds_delivered_before_stay_allowed_in_both_scopes_but_never_secret
     assert spec["clusterResourceWhitelist"] == spec["namespaceResourceWhitelist"] == [
         {"group": "", "kind": "Namespace"},
         {"group": "rbac.authorization.k8s.io", "kind": "RoleBinding"}]
+
+
+def test_a_component_that_delivers_what_it_delivered_before_has_its_exact_project():
+    """Steady state: the widened project is the exact one, so a re-run changes nothing."""
+    recorded_kinds = ["Namespace", "PersistentVolumeClaim", "Secret"]
+    assert app_project(TARGET, "minio", [NS, PVC], ["minio"], recorded_kinds) == \
+        app_project(TARGET, "minio", [NS, PVC])
