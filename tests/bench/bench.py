@@ -766,11 +766,34 @@ def log(message):
     print("[bench %s] %s" % (time.strftime("%H:%M:%S"), message), flush=True)
 
 
+def raw(rows, reaction):
+    """The results as plain data (``--json``)."""
+    return {"rows": [{"label": r["label"], "objects": r.get("objects"),
+                      "runs": [x.as_dict() for x in r["runs"]]} for r in rows],
+            "reaction": reaction}
+
+
+def from_raw(data):
+    """``raw``'s data back into rows (``--report-from``)."""
+    rows = []
+    for row in data["rows"]:
+        runs = [Result(x["tool"], x["label"], x["elapsed"], x["peak_mib"] * 1024.0,
+                       x["requests"], x["changed"]) for x in row["runs"]]
+        rows.append({"label": row["label"], "objects": row["objects"], "runs": runs})
+    return rows, data.get("reaction") or []
+
+
 def benchmark(env, sizes, pairs, s3_endpoint, site_row=True, reaction_samples=20,
-              cluster_label="local control plane"):
-    """Run everything; returns {"rows": [...], "summary": [...], "reaction": [...], ...}."""
+              cluster_label="local control plane", checkpoint=None):
+    """Run everything; returns {"rows": [...], "summary": [...], "reaction": [...], ...}.
+    ``checkpoint``: a file the raw results so far are written to after every run."""
     original = set_simulator_delays(env, ZERO_DELAYS)
     rows = []
+
+    def save():
+        if checkpoint:
+            with open(checkpoint, "w", encoding="utf-8") as handle:
+                json.dump(raw(rows, []), handle, indent=1)
     try:
         fresh = env.kubectl("get", "subscriptions.operators.coreos.com", "-A", "-o", "name",
                             check=False).stdout.strip() == ""
@@ -797,6 +820,7 @@ def benchmark(env, sizes, pairs, s3_endpoint, site_row=True, reaction_samples=20
                     log("  site idempotent %s: %.1fs %s" % (tool, result.elapsed,
                                                             result.requests))
                     row["runs"].append(result)
+                    save()
         for size in sizes:
             variables = site_variables(s3_endpoint, size)
             cold = {"label": "N=%d projects, cold" % size, "runs": []}
@@ -819,6 +843,7 @@ def benchmark(env, sizes, pairs, s3_endpoint, site_row=True, reaction_samples=20
                         release_kubectl_fields(env, objects)
                     cold["runs"].append(first)
                     again["runs"].append(second)
+                    save()
                     log("  N=%d %s: cold %.1fs (%d req), idempotent %.1fs (%d req, %d writes)" % (
                         size, tool, first.elapsed, first.requests["total"], second.elapsed,
                         second.requests["total"], second.requests["writes"]))
@@ -832,6 +857,10 @@ def benchmark(env, sizes, pairs, s3_endpoint, site_row=True, reaction_samples=20
     finally:
         if original is not None:
             write_simulator_config(env, original)
+    return report(rows, reaction, cluster_label)
+
+
+def report(rows, reaction, cluster_label):
     summary = summarize(rows)
     meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "host": "%d cores" % os.cpu_count(), "cores": _load(),
@@ -863,8 +892,18 @@ def main(argv=None):
     parser.add_argument("--s3-endpoint", default="",
                         help="an S3 endpoint playing MinIO (default: start SeaweedFS)")
     parser.add_argument("--output", default=os.path.join(REPO_ROOT, "docs", "performance.md"))
-    parser.add_argument("--json", default="", help="also write the raw results here")
+    parser.add_argument("--json", default="",
+                        help="also write the raw results here (after every run, too)")
+    parser.add_argument("--report-from", default="", metavar="JSON",
+                        help="no runs: write the report from the raw results of an earlier run")
     args = parser.parse_args(argv)
+    if args.report_from:
+        with open(args.report_from, encoding="utf-8") as handle:
+            rows, reaction = from_raw(json.load(handle))
+        result = report(rows, reaction, "local control plane")
+        write_report(args.output, result["table"])
+        print(result["table"])
+        return 0
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     pairs, samples = args.pairs, args.reaction_samples
     if args.smoke:
@@ -880,7 +919,7 @@ def main(argv=None):
         endpoint = server.endpoint
     try:
         result = benchmark(env, sizes, pairs, endpoint, site_row=not args.no_site_row,
-                           reaction_samples=samples)
+                           reaction_samples=samples, checkpoint=args.json or None)
     finally:
         if mirror:
             mirror.stop()
@@ -889,10 +928,7 @@ def main(argv=None):
     write_report(args.output, result["table"])
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump({"rows": [{"label": r["label"], "objects": r.get("objects"),
-                                 "runs": [x.as_dict() for x in r["runs"]]}
-                                for r in result["rows"]],
-                       "reaction": result["reaction"]}, handle, indent=1)
+            json.dump(raw(result["rows"], result["reaction"]), handle, indent=1)
     print(result["table"])
     return 0
 
