@@ -860,12 +860,13 @@ def benchmark(env, sizes, pairs, s3_endpoint, site_row=True, reaction_samples=20
     return report(rows, reaction, cluster_label)
 
 
-def report(rows, reaction, cluster_label):
+def report(rows, reaction, cluster_label, meta=None):
+    """The summary and the Markdown table; ``meta`` (when and where) of now unless given."""
     summary = summarize(rows)
-    meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "host": "%d cores" % os.cpu_count(), "cores": _load(),
-            "cluster": cluster_label}
-    return {"rows": rows, "summary": summary, "reaction": reaction,
+    meta = meta or {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                    "host": "%d cores" % os.cpu_count(), "cores": _load(),
+                    "cluster": cluster_label}
+    return {"rows": rows, "summary": summary, "reaction": reaction, "meta": meta,
             "table": render(summary, reaction, meta)}
 
 
@@ -900,7 +901,9 @@ def main(argv=None):
     if args.report_from:
         with open(args.report_from, encoding="utf-8") as handle:
             rows, reaction = from_raw(json.load(handle))
-        result = report(rows, reaction, "local control plane")
+        with open(args.report_from, encoding="utf-8") as handle:
+            meta = json.load(handle).get("meta")
+        result = report(rows, reaction, "local control plane", meta)
         write_report(args.output, result["table"])
         print(result["table"])
         return 0
@@ -928,7 +931,8 @@ def main(argv=None):
     write_report(args.output, result["table"])
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(raw(result["rows"], result["reaction"]), handle, indent=1)
+            json.dump(dict(raw(result["rows"], result["reaction"]), meta=result["meta"]), handle,
+                      indent=1)
     print(result["table"])
     return 0
 
