@@ -103,8 +103,14 @@ def owned(objects):
             if meta.get("deletionTimestamp"):
                 continue
             body = content(obj)
-            # What controllers write, not delivery: the notebook controller's activity stamp.
+            # What controllers write, not delivery: the notebook controller's activity stamp,
+            # the volume the binder chose, the image a build trigger last fired for.
             body["annotations"].pop("notebooks.kubeflow.org/last-activity", None)
+            if kind == "PersistentVolumeClaim":
+                body["spec"].pop("volumeName", None)
+            if kind == "BuildConfig":
+                for trigger in body["spec"].get("triggers") or []:
+                    (trigger.get("imageChange") or {}).pop("lastTriggeredImageID", None)
             body.update({key: obj.get(key) for key in ("subjects", "roleRef", "rules")})
             out[(api_version, kind, meta.get("namespace"), meta["name"])] = body
     return out
