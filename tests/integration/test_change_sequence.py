@@ -20,7 +20,9 @@ import json
 import pytest
 
 from .site import APPS, SITE, play
-from .test_gitops import DEMO_VARS, Objects, content, release_applications, simulated
+# objects: test_gitops's fixture (skips where no simulator runs Argo CD against a local repository)
+from .test_gitops import (  # noqa: F401  pylint: disable=unused-import
+    DEMO_VARS, content, objects, release_applications)
 
 PLAYBOOK = "projects_sequence.yml"
 PROJECTS = ("seq-alpha", "seq-beta")
@@ -141,15 +143,6 @@ def resources(notebook_content):
 def wait_gone(cluster):
     cluster.kubectl("delete", "namespace", *PROJECTS, "--ignore-not-found", "--wait=true",
                     "--timeout=300s", check=False)
-
-
-@pytest.fixture(scope="module")
-def objects(kube_client):
-    helper = Objects(kube_client)
-    if not simulated(helper):
-        pytest.skip("no operator simulator: its Argo CD cannot reach a repository in this "
-                    "machine's temporary directory")
-    return helper
 
 
 @pytest.fixture(scope="module")
