@@ -71,8 +71,17 @@ class Notebooks:
             sa_annotations["serviceaccounts.openshift.io/oauth-redirectreference.first"] = (
                 '{"kind":"OAuthRedirectReference","apiVersion":"v1",'
                 '"reference":{"kind":"Route","name":"%s"}}' % name)
+        missing = kube.get("v1", "serviceaccounts", name, namespace) is None
         kube.ensure("v1", "serviceaccounts", self._owned(notebook, {
             "metadata": {"name": name, "annotations": sa_annotations}}))
+        if missing:
+            # The real Kubeflow controller may have made the StatefulSet first; its pod cannot
+            # be created without this ServiceAccount, and the StatefulSet controller retries with
+            # a backoff that doubles per failure (minutes when this simulator noticed a freshly
+            # installed Notebook CRD late). Touch the StatefulSet so it tries again now. The real
+            # ODH controller does not; on a real cluster the pod comes after the backoff.
+            kube.patch("apps/v1", "statefulsets", name, {"metadata": {"annotations": {
+                "localcluster.test/service-account-ready": "true"}}}, namespace)
         if not oauth:
             return
         kube.apply("v1", "services", self._owned(notebook, {
