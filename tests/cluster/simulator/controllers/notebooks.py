@@ -129,6 +129,24 @@ class Notebooks:
         if notebook is None or notebook["metadata"].get("deletionTimestamp"):
             return
         self.ensure_children(notebook)
+        self.unstick_status(api, notebook)
+
+    def unstick_status(self, api, notebook):
+        """kwok makes a pod Running and Ready in one status write. When the StatefulSet's
+        readyReplicas reaches the real Kubeflow controller before the pod's container state,
+        its first status write holds readyReplicas but no conditions, which the CRD requires
+        (422), and it retries that same write forever. A kubelet reports Running before Ready,
+        so this does not happen on a real cluster; here the simulator writes the empty initial
+        status once the StatefulSet is ready and the Notebook still has none."""
+        namespace, name = notebook["metadata"]["namespace"], notebook["metadata"]["name"]
+        if notebook.get("status"):
+            return
+        sts = self.kube.get("apps/v1", "statefulsets", name, namespace)
+        if sts is not None and (sts.get("status") or {}).get("readyReplicas"):
+            self.kube.patch_status(api, "notebooks", name, {
+                "conditions": [], "containerState": {}, "readyReplicas": 0}, namespace)
+        elif sts is None or (sts.get("spec") or {}).get("replicas"):
+            self.schedule(namespace, name, delay=2)
 
 
 def run(ctx):
