@@ -217,6 +217,29 @@ def rhods_problems(values):
     return out
 
 
+def gitops_bootstrap_problems(values):
+    """What OLM, Argo CD or git would refuse, beyond the spec; the repository settings only
+    matter with gitops delivery."""
+    out = []
+    for name in ("gitops_bootstrap_namespace", "gitops_bootstrap_argocd_namespace",
+                 "gitops_bootstrap_source_namespace"):
+        out.extend(naming.dns_label_problems(values[name], name, "namespace name"))
+    if values["gitops_bootstrap_delivery"] != "gitops":
+        return out
+    if not values["gitops_bootstrap_repo_url"]:
+        out.append("rhods_gitops_repo_url is empty, but rhods_gitops_delivery is gitops, so the "
+                   "components are delivered from a git repository: set it to a repository Argo CD "
+                   "can reach and the playbook can push to (https://... with rhods_gitops_git_username "
+                   "and rhods_gitops_git_password, or, with a local Argo CD such as the project's "
+                   "local control plane, file:///path/to/repo.git, created when missing); see "
+                   "docs/gitops.md.")
+    path = values["gitops_bootstrap_repo_path"] or ""
+    if path.startswith("/") or path.split("/")[0] == "..":
+        out.append("rhods_gitops_repo_path {0!r} must be a folder inside the repository: write it "
+                   "relative, without a leading / or ..".format(path))
+    return out
+
+
 def common_problems(values):
     """Rules of every role: each ``*_timeout`` is a number of seconds above zero, and the
     collection-wide state namespace is one the automation may write into."""
@@ -230,6 +253,7 @@ def common_problems(values):
 
 
 CHECKS = {
+    "gitops_bootstrap": gitops_bootstrap_problems,
     "rhods": rhods_problems,
     "minio": minio_problems,
     "dsp": dsp_problems,

@@ -18,12 +18,21 @@ import yaml
 from ansible_collections.rhods.gitops.plugins.module_utils import role_input
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ROLES = ("rhods", "minio", "dsp", "custom_notebook")
+ROLES = ("gitops_bootstrap", "rhods", "minio", "dsp", "custom_notebook")
 LOCK = "lightgbm==3.3.5 --hash=sha256:" + "0" * 64
 # What the templated defaults of the specs give without the rhods role's facts.
 TEMPLATED = {"custom_notebook": {"custom_notebook_base_imagestream": "s2i-generic-data-science-notebook",
                                  "custom_notebook_base_namespace": "redhat-ods-applications",
-                                 "custom_notebook_base_tag": "2025.2"}}
+                                 "custom_notebook_base_tag": "2025.2"},
+             "gitops_bootstrap": {"gitops_bootstrap_delivery": "direct",
+                                  "gitops_bootstrap_repo_url": "",
+                                  "gitops_bootstrap_repo_revision": "main",
+                                  "gitops_bootstrap_repo_path": "rhods-gitops",
+                                  "gitops_bootstrap_push": True,
+                                  "gitops_bootstrap_push_url": "",
+                                  "gitops_bootstrap_render_dir": "/tmp/rhods-gitops-worktree",
+                                  "gitops_bootstrap_git_username": "",
+                                  "gitops_bootstrap_git_password": ""}}
 
 
 def load(*parts):
@@ -133,6 +142,30 @@ def test_minio_checks_a_spec_cannot_express(values, expected):
 def test_minio_disabled_checks_only_types():
     assert checked("minio", minio_enabled=False, minio_buckets=["Bad_Bucket"])[1] == []
     assert checked("minio", minio_enabled=False, minio_wait="often")[1]
+
+
+@pytest.mark.parametrize("values, expected", [
+    ({"gitops_bootstrap_delivery": "gitops"}, "rhods_gitops_repo_url is empty, but "
+     "rhods_gitops_delivery is gitops"),
+    ({"gitops_bootstrap_delivery": "gitops", "gitops_bootstrap_repo_url": "file:///tmp/r.git",
+      "gitops_bootstrap_repo_path": "/abs"}, "rhods_gitops_repo_path '/abs' must be a folder inside"),
+    ({"gitops_bootstrap_delivery": "gitops", "gitops_bootstrap_repo_url": "file:///tmp/r.git",
+      "gitops_bootstrap_repo_path": "../up"}, "rhods_gitops_repo_path '../up' must be a folder"),
+    ({"gitops_bootstrap_argocd_namespace": "Open_GitOps"}, "gitops_bootstrap_argocd_namespace"),
+    ({"gitops_bootstrap_namespace": ""}, "gitops_bootstrap_namespace is empty"),
+])
+def test_gitops_bootstrap_checks_a_spec_cannot_express(values, expected):
+    _fact, problems = checked("gitops_bootstrap", **values)
+    assert any(expected in p for p in problems), problems
+
+
+def test_gitops_bootstrap_repository_settings_matter_only_with_gitops_delivery():
+    assert checked("gitops_bootstrap", gitops_bootstrap_repo_path="/abs")[1] == []
+    fact, problems = checked("gitops_bootstrap", gitops_bootstrap_delivery="gitops",
+                             gitops_bootstrap_repo_url="file:///tmp/r.git",
+                             gitops_bootstrap_repo_path="clusters/prod")
+    assert problems == []
+    assert fact["gitops_bootstrap_repo_path"] == "clusters/prod"
 
 
 @pytest.mark.parametrize("role", ROLES)
