@@ -30,6 +30,7 @@ OWN_SPEC = {
     "ignore_differences": {"type": "list", "elements": "dict", "default": []},
     "keep_live_fields": {"type": "list", "elements": "dict", "default": []},
     "progress_interval": {"type": "int", "default": DEFAULT_PROGRESS_INTERVAL},
+    "wait_healthy": {"type": "bool", "default": True},
     "ownership": {"type": "bool", "default": True},
     "prune": {"type": "bool", "default": True},
     "delete_data": {"type": "bool"},
@@ -196,7 +197,8 @@ class ActionModule(ActionBase):
                 steps.append(self._apply(secrets, params["force_conflicts"], secret=True))
         if any(s.get("failed") for s in steps):
             return outcome_of(steps)
-        wait = dict(app, wait=True, wait_timeout=target["timeout"])
+        wait = dict(app, wait=True, wait_healthy=params["wait_healthy"],
+                    wait_timeout=target["timeout"])
         if self._play_context.check_mode or params["progress_interval"] <= 0:
             steps.append(self._module("argocd_application", wait))
         else:

@@ -71,8 +71,7 @@ def rhods_manifests(settings):
         copy.deepcopy(settings.get("config")) or None)
     components = component_spec(KNOWN_COMPONENTS[version], settings.get("components") or {})
     dsc = dsc_definition(settings.get("dsc_name") or "default-dsc", version, components)
-    return [_annotate(namespace_obj, 0), _annotate(group, 1), _annotate(subscription, 1),
-            _annotate(dsc, 2)]
+    return [_annotate(namespace_obj, 0), _annotate(group, 1), _annotate(subscription, 1), dsc]
 
 
 def gitops_namespaces(manifests):

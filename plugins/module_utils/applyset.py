@@ -105,11 +105,12 @@ def labelled(objects, set_id, component):
     return out
 
 
-def protect_data(objects):
-    """Copies of ``objects`` where what holds user data carries Argo CD's ``PROTECT``."""
+def protect_data(objects, everything=False):
+    """Copies of ``objects`` where what holds user data (with ``everything``, each object)
+    carries Argo CD's ``PROTECT``."""
     out = []
     for obj in objects:
-        if (group_of(obj.get("apiVersion")), obj.get("kind")) in DATA_KINDS:
+        if everything or (group_of(obj.get("apiVersion")), obj.get("kind")) in DATA_KINDS:
             meta = dict(obj.get("metadata") or {})
             meta["annotations"] = dict(meta.get("annotations") or {}, **PROTECT)
             obj = dict(obj, metadata=meta)
@@ -118,13 +119,15 @@ def protect_data(objects):
 
 
 def tree_objects(objects, component, namespace=DEFAULT_NAMESPACE, ownership=True):
-    """What the GitOps tree holds of a component: its objects as members of its ApplySet
-    (unless ``ownership`` is false), user data protected from Argo CD's prune. The same
+    """What the GitOps tree holds of a component: its objects as members of its ApplySet, user
+    data protected from Argo CD's prune; without ``ownership`` (objects whose lifecycle is someone
+    else's, the rhods role's), every object protected, so that no run's prune deletes one, also
+    when it moves from one component to another. The same
     function serves the deliver action and playbooks/render.yml, so the committed tree is what
     a gitops run pushes."""
     if ownership:
         objects = labelled(objects, applyset_id(parent_name(component), namespace), component)
-    return protect_data(objects)
+    return protect_data(objects, everything=not ownership)
 
 
 def recorded(parent):

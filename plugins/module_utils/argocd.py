@@ -168,11 +168,14 @@ def _operation_text(app):
         (op.get("message") or "").rstrip("."))
 
 
-def application_ready(expected_revision=None):
-    """Predicate: Synced at ``expected_revision`` (any revision when None) and Healthy."""
+def application_ready(expected_revision=None, healthy=True):
+    """Predicate: Synced at ``expected_revision`` (any revision when None) and, unless
+    ``healthy`` is false, Healthy (a health other than Degraded is then someone else's to
+    await: the rhods role's olm_operator awaits an operator whose Manual InstallPlan it approves,
+    which Argo CD reports Progressing until then)."""
     at = " at {0}".format(short(expected_revision)) if expected_revision else ""
 
-    @predicate("Synced{0} and Healthy".format(at))
+    @predicate("Synced{0}{1}".format(at, " and Healthy" if healthy else ""))
     def check(app):
         if app is None:
             return False, "the Application does not exist yet"
@@ -190,8 +193,8 @@ def application_ready(expected_revision=None):
                 short(dig(op, "syncResult.revision")), op.get("message") or "")
         sync = dig(status, "sync.status") or "Unknown"
         health = dig(status, "health.status") or "Unknown"
-        if sync == "Synced" and health == "Healthy":
-            return True, "Synced and Healthy at {0}".format(short(revision))
+        if sync == "Synced" and (health == "Healthy" or not healthy):
+            return True, "Synced and {0} at {1}".format(health, short(revision))
         message = dig(status, "health.message")
         detail = " ({0})".format(message) if message else ""
         text = "{0}, {1}{2} at {3}.".format(sync, health, detail, short(revision))
@@ -327,7 +330,7 @@ def run_argocd_application(run):
         return
     since = time.time() - run.deadline.elapsed()
     try:
-        app = run.waiter.wait(selection, application_ready(expected),
+        app = run.waiter.wait(selection, application_ready(expected, params["wait_healthy"]),
                               fail_on=application_failure(expected, since))
     except GitopsError as exc:
         exc.details.setdefault("problems", [])
@@ -353,7 +356,8 @@ def _report(run, app, expected, ready):
                     "namespace": r.get("namespace"), "name": r.get("name"),
                     "status": r.get("status"), "health": (r.get("health") or {}).get("status")}
                    for r in status.get("resources") or []],
-        ready=ready if ready is not None else bool(app) and application_ready(expected)(app)[0],
+        ready=ready if ready is not None else bool(app) and application_ready(
+            expected, run.params["wait_healthy"])(app)[0],
     )
 
 

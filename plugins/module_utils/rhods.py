@@ -222,17 +222,17 @@ class DataScienceCluster:
         version = choose_version(served, self.p["api_version"])
         kind = datasciencecluster(version)
         components = component_spec(self.components_of(version), self.p["components"])
+        existing = self.cluster.list(self.cluster.resource(*kind))[0]
+        name = choose_name(existing, self.p["name"], self.p["existing"])
+        definition = dsc_definition(name, version, components)
         if self.p["apply"]:
-            existing = self.cluster.list(self.cluster.resource(*kind))[0]
-            name = choose_name(existing, self.p["name"], self.p["existing"])
             applier = Applier(self.cluster, self.run.check_mode,
                               force_conflicts=self.p["force_conflicts"])
-            result = applier.apply(applier.prepare(dsc_definition(name, version, components)))
+            result = applier.apply(applier.prepare(copy.deepcopy(definition)))
             self.run.record([result])
             self.run.warnings.extend(applier.warnings)
-        else:  # another writer (Argo CD) delivers it: observe only
-            name = self.p["name"]
-        self.run.result.update(name=name, api_version=kind.api_version,
+        # else another writer (rhods.gitops.deliver, or Argo CD) delivers ``definition``
+        self.run.result.update(name=name, api_version=kind.api_version, definition=definition,
                                components=component_states(None, components))
         if self.run.check_mode or not self.p["wait"]:
             return

@@ -103,6 +103,14 @@ options:
     description: Wait until the Application is Synced at O(expected_revision) and Healthy (or, with O(state=absent), gone).
     type: bool
     default: true
+  wait_healthy:
+    description:
+      - With O(wait), also wait for the Application to be C(Healthy). V(false) is satisfied by
+        C(Synced) at O(expected_revision) whatever the health (C(Degraded) still fails), for
+        objects whose readiness another task awaits, such as a Subscription with Manual
+        approval, which stays C(Progressing) until its InstallPlan is approved.
+    type: bool
+    default: true
   expected_revision:
     description:
       - The commit (full sha) Argo CD must report as its sync revision, for example the
@@ -251,6 +259,7 @@ def argument_spec():
         "finalizer": {"type": "bool", "default": False},
         "cascade": {"type": "bool", "default": False},
         "wait": {"type": "bool", "default": True},
+        "wait_healthy": {"type": "bool", "default": True},
         "expected_revision": {"type": "str"},
         "repo_dir": {"type": "path"},
         "refresh": {"type": "bool", "default": True},

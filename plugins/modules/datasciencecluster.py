@@ -64,8 +64,10 @@ options:
   apply:
     description:
       - Write the DataScienceCluster.
-      - V(false) when another writer delivers it (Argo CD, with GitOps delivery); the module then
-        only waits for the DataScienceCluster O(name) and reports it, so it has one writer.
+      - V(false) when another writer delivers it (the rhods role hands RV(definition) to
+        M(rhods.gitops.deliver), which applies it or commits it for Argo CD); the module then only
+        works out the definition, waits for the DataScienceCluster and reports it, so it has one
+        writer.
     type: bool
     default: true
   wait:
@@ -113,6 +115,13 @@ api_version:
   description: The served API version used, for example V(datasciencecluster.opendatahub.io/v1).
   returned: always
   type: str
+definition:
+  description:
+    - The DataScienceCluster the module applies, or with O(apply=false) the one to deliver - the
+      served API version, the name (an existing one with O(existing=adopt)) and every component of
+      the served schema pinned.
+  returned: when the DataScienceCluster API is served
+  type: dict
 components:
   description:
     - Per component, C(managementState) and, for Managed components, C(ready), C(reason) and

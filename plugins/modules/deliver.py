@@ -82,6 +82,14 @@ options:
       - Namespace of the ApplySet parents. Default is the collection-wide variable
         C(rhods_gitops_state_namespace), else V(rhods-gitops).
     type: str
+  wait_healthy:
+    description:
+      - With gitops delivery, wait for the Application to be C(Healthy) too, not only C(Synced) at
+        the pushed commit. V(false) when a later task awaits the objects' readiness itself, as the
+        rhods role does for its operator (a Subscription with Manual approval stays
+        C(Progressing) until M(rhods.gitops.olm_operator) approves its InstallPlan).
+    type: bool
+    default: true
   progress_interval:
     description: Seconds between progress reports while the Application is awaited; V(0) prints none.
     type: int

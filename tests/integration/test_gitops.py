@@ -36,7 +36,7 @@ ARGOCD_NS = "openshift-gitops"
 TRACKING = "argocd.argoproj.io/tracking-id"
 ARGOCD_MANAGER = "argocd-controller"
 PART_OF = "app.kubernetes.io/part-of=rhods-gitops"
-COMPONENTS = ("rhods", "minio", "dsp", "custom-notebook")
+COMPONENTS = ("rhods-operator", "rhods", "minio", "dsp", "custom-notebook")
 DEFAULT_TREE = os.path.join(REPO_ROOT, "gitops", "default")
 MINIO_PLAYBOOK = "minio.yml"
 NOTEBOOK_PLAYBOOK = "custom_notebook.yml"
@@ -262,8 +262,10 @@ def test_each_component_has_a_project_scoped_to_its_namespaces_and_kinds(gitops,
     projects = {p["metadata"]["labels"]["app.kubernetes.io/component"]: p["spec"]
                 for p in objects.list("argoproj.io/v1alpha1", "AppProject", ARGOCD_NS, PART_OF)}
     assert sorted(projects) == sorted(COMPONENTS)
-    expected = {"rhods": (["redhat-ods-operator"], {"Namespace", "DataScienceCluster"},
-                          {"OperatorGroup", "Subscription"}),
+    expected = {"rhods-operator": (["redhat-ods-operator"], {"Namespace"},
+                                   {"OperatorGroup", "Subscription"}),
+                # The DataScienceCluster alone (cluster-scoped): Argo CD's namespace as destination.
+                "rhods": ([ARGOCD_NS], {"DataScienceCluster"}, set()),
                 "minio": (["minio"], {"Namespace"},
                           {"Deployment", "PersistentVolumeClaim", "Route", "Service"}),
                 "dsp": (["notebook-demo"], {"Namespace"}, set()),

@@ -182,7 +182,7 @@ def _applications(settings, tree):
             "project": "%s-%s" % (settings["project"], component),
             "repo_url": settings["repo_url"], "target_revision": settings["repo_revision"],
             "path": "%s/%s" % (settings["repo_path"], component),
-            "destination": {"namespace": (namespaces or [""])[0]},
+            "destination": {"namespace": (namespaces or [settings["argocd_namespace"]])[0]},
             "sync_policy": settings["sync_policy"],
             "ignore_differences": settings["ignore_differences"],
             "finalizer": settings["finalizer"],

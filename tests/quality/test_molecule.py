@@ -4,8 +4,7 @@
 - default: direct delivery, create, converge, idempotence, verify, destroy;
 - check: check mode on an empty cluster, verify proves from the audit log that nothing
   was written;
-- gitops: the site with rhods_gitops_delivery: gitops (pending until the roles declare
-  that variable in their argument specs).
+- gitops: the site with rhods_gitops_delivery: gitops.
 
 By default each scenario creates a local control plane of its own (an empty cluster; its
 state in the scenario's ephemeral directory, removed by destroy), so the scenarios neither
@@ -25,25 +24,8 @@ SCENARIOS = sorted(os.path.basename(os.path.dirname(p)) for p in glob.glob(
     os.path.join(REPO_ROOT, "extensions", "molecule", "*", "molecule.yml")))
 
 
-def gitops_delivery_declared():
-    """Whether a role's argument spec declares the gitops delivery switch."""
-    for path in glob.glob(os.path.join(REPO_ROOT, "roles", "*", "meta", "argument_specs.yml")):
-        with open(path, encoding="utf-8") as handle:
-            if "rhods_gitops_delivery" in handle.read():
-                return True
-    return False
-
-
 def params():
-    out = []
-    for scenario in SCENARIOS:
-        marks = []
-        if scenario == "gitops" and not gitops_delivery_declared():
-            marks.append(pytest.mark.xfail(
-                run=False, reason="pending: no role declares rhods_gitops_delivery in its "
-                                  "argument specs yet (gitops delivery)"))
-        out.append(pytest.param(scenario, marks=marks, id=scenario))
-    return out
+    return [pytest.param(scenario, id=scenario) for scenario in SCENARIOS]
 
 
 def test_scenarios_exist():

@@ -93,6 +93,17 @@ def test_synced_and_healthy_at_the_expected_revision_is_ready():
     assert ok and reason == "Synced and Healthy at aaaaaaaaaa"
 
 
+def test_synced_is_enough_when_health_is_not_awaited():
+    """A Subscription whose Manual InstallPlan waits for approval: Argo CD says Progressing."""
+    progressing = app(health="Progressing")
+    assert not application_ready(SHA)(progressing)[0]
+    ok, reason = application_ready(SHA, healthy=False)(progressing)
+    assert ok and reason == "Synced and Progressing at aaaaaaaaaa"
+    assert not application_ready(SHA, healthy=False)(app(sync="OutOfSync"))[0]
+    assert not application_ready(SHA, healthy=False)(app(revision=OLD, health="Progressing"))[0]
+    assert not application_ready(SHA, healthy=False)(app(op_phase="Running"))[0]
+
+
 def test_any_revision_counts_without_an_expected_one():
     assert application_ready(None)(app(revision=OLD))[0]
 

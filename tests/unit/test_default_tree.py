@@ -22,7 +22,7 @@ from ansible_collections.rhods.gitops.plugins.module_utils.olm import subscripti
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COMMITTED = os.path.join(REPO_ROOT, "gitops", "default")
 PLAYBOOK = os.path.join(REPO_ROOT, "playbooks", "render.yml")
-COMPONENTS = ["custom-notebook", "dsp", "minio", "rhods"]
+COMPONENTS = ["custom-notebook", "dsp", "minio", "rhods", "rhods-operator"]
 WAVE = "argocd.argoproj.io/sync-wave"
 
 
@@ -94,12 +94,13 @@ def objects():
 
 
 def test_sync_waves_follow_the_original_demo():
-    waves = {key: obj["metadata"]["annotations"][WAVE] for key, obj in objects().items()}
+    waves = {key: obj["metadata"]["annotations"].get(WAVE) for key, obj in objects().items()}
     assert waves == {
-        ("rhods", "Namespace", "redhat-ods-operator"): "0",
-        ("rhods", "OperatorGroup", "rhods"): "1",
-        ("rhods", "Subscription", "rhods-operator"): "1",
-        ("rhods", "DataScienceCluster", "default-dsc"): "2",
+        ("rhods-operator", "Namespace", "redhat-ods-operator"): "0",
+        ("rhods-operator", "OperatorGroup", "rhods"): "1",
+        ("rhods-operator", "Subscription", "rhods-operator"): "1",
+        # Alone in its Application, delivered once the operator is installed.
+        ("rhods", "DataScienceCluster", "default-dsc"): None,
         ("minio", "Namespace", "minio"): "0",
         ("minio", "PersistentVolumeClaim", "minio"): "1",
         ("minio", "Deployment", "minio"): "1",
@@ -127,8 +128,9 @@ def test_no_secret_and_no_secret_value_in_the_tree():
 def test_variables_reach_the_tree(tmp_path):
     render(tmp_path, rhods_gitops_render_dir=str(tmp_path / "out"), minio_enabled=False,
            rhods_channel="fast", dsp_projects=[{"name": "team-a", "connections": []}])
-    assert sorted(os.listdir(tmp_path / "out")) == ["custom-notebook", "dsp", "rhods"]
-    with open(tmp_path / "out" / "rhods" / "subscription-rhods-operator.yaml",
+    assert sorted(os.listdir(tmp_path / "out")) == [
+        "custom-notebook", "dsp", "rhods", "rhods-operator"]
+    with open(tmp_path / "out" / "rhods-operator" / "subscription-rhods-operator.yaml",
               encoding="utf-8") as handle:
         assert yaml.safe_load(handle)["spec"]["channel"] == "fast"
     assert os.path.exists(tmp_path / "out" / "dsp" / "namespace-team-a.yaml")
@@ -156,8 +158,9 @@ def test_rhods_objects_are_those_of_direct_delivery_plus_their_waves():
     assert components["datasciencepipelines"] == {"managementState": "Managed"}
     assert components["dashboard"] == {"managementState": "Managed"}
     assert components["kserve"] == {"managementState": "Removed"}
-    assert [o["metadata"]["annotations"][WAVE] for o in (namespace, group, subscription, dsc)] \
-        == ["0", "1", "1", "2"]
+    assert [o["metadata"]["annotations"][WAVE] for o in (namespace, group, subscription)] \
+        == ["0", "1", "1"]
+    assert "annotations" not in dsc["metadata"]
 
 
 def test_rhods_v2_and_unknown_components():
