@@ -43,6 +43,9 @@ FIELD_MANAGER = "rhods.gitops"
 DRY_RUN_ALL = "All"
 # Answers worth retrying (the API server restarting, throttling, a proxy in front of it).
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+# A 500 no retry changes: kube-apiserver answers a server-side apply of an object its schema
+# does not declare (a field a CRD lacks) with HTTP 500 "failed to create typed patch object".
+PERMANENT_500 = ("failed to create typed patch object",)
 RETRY_START = 0.25
 RETRY_MAX = 4.0
 # A kube-apiserver that has just started answers 401/403 until its authenticators and RBAC
@@ -102,6 +105,8 @@ class Outage:
 def _transient(exc, outage=None):
     """Why ``exc`` is worth retrying, or None."""
     status = getattr(exc, "status", None)
+    if status == 500 and any(text in str(getattr(exc, "body", "") or "") for text in PERMANENT_500):
+        return None
     if status in RETRY_STATUSES:
         return "HTTP {0}".format(status)
     if status in (401, 403) and outage is not None and outage.starting():

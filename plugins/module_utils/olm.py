@@ -93,6 +93,23 @@ def _about_another_channel(cond, sub):
     return bool(named) and bool(channel) and channel not in named
 
 
+_ORPHAN_CSV = re.compile(r"clusterserviceversion (\S+) exists and is not referenced by a "
+                         r"subscription")
+
+
+def _orphan_csv_failure(cond, csv, sub):
+    """OLM made the CSV but never recorded it in the Subscription (an install interrupted, for
+    example by an API server outage, or the CSV of a deleted Subscription); OLM does not repair
+    that by itself (operator-framework/operator-lifecycle-manager issue 2201)."""
+    return (
+        "failed: OLM cannot resolve the package ({0}): ClusterServiceVersion {1} exists but OLM "
+        "did not record it in the Subscription (its install was interrupted, for example by an "
+        "API server outage, or it was left by a deleted Subscription), and OLM does not repair "
+        "that itself. Delete it (oc delete csv {1} -n {2}) and run again: OLM installs it "
+        "again for this Subscription.".format(describe_condition(cond), csv,
+                                              dig(sub, "metadata.namespace")))
+
+
 def subscription_failure(applied_at=None):
     """Failure check on a Subscription: resolution failed, or its InstallPlan failed."""
     @predicate("Subscription failed")
@@ -100,6 +117,9 @@ def subscription_failure(applied_at=None):
         cond = _condition_is_true(sub, "ResolutionFailed")
         if cond and not is_stale(cond.get("lastTransitionTime"), applied_at) \
                 and not _about_another_channel(cond, sub):
+            orphan = _ORPHAN_CSV.search(cond.get("message") or "")
+            if orphan:
+                return True, _orphan_csv_failure(cond, orphan.group(1), sub)
             unhealthy = _condition_is_true(sub, "CatalogSourcesUnhealthy")
             note = (" The catalog source is unhealthy ({0}); run again once it is READY.".format(
                 describe_condition(unhealthy)) if unhealthy else "")

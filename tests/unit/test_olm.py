@@ -129,6 +129,23 @@ def test_resolution_failed_is_a_failure_with_what_to_do():
     assert "Check package, channel, source and source_namespace" in reason
 
 
+def test_a_csv_olm_did_not_bind_is_named_with_the_repair():
+    """An API outage between OLM's creating the CSV and its recording it in the Subscription
+    leaves them unbound for good (seen in tests/integration/test_api_outage.py)."""
+    message = ("constraints not satisfiable: @existing/ops//example-operator.v0.1.0 and "
+               "redhat-operators/openshift-marketplace/stable/example-operator.v0.1.0 originate "
+               "from package example-operator, clusterserviceversion example-operator.v0.1.0 "
+               "exists and is not referenced by a subscription, subscription example-operator "
+               "exists")
+    sub = subscription(conditions=[dict(RESOLUTION_FAILED, message=message)])
+    sub["metadata"] = {"name": "example-operator", "namespace": "ops"}
+    failed, reason = subscription_failure()(sub)
+    assert failed
+    assert "ClusterServiceVersion example-operator.v0.1.0 exists but OLM did not record it" in reason
+    assert "oc delete csv example-operator.v0.1.0 -n ops" in reason
+    assert "Check package, channel" not in reason
+
+
 def test_a_resolution_failure_about_another_channel_is_stale():
     """The real OLM writes the old failure again, with a new timestamp, after a channel fix."""
     sub = subscription(conditions=[RESOLUTION_FAILED])

@@ -14,9 +14,10 @@ class Refused(OSError):
 
 
 class Http(Exception):
-    def __init__(self, status):
+    def __init__(self, status, body=""):
         super().__init__("HTTP %d" % status)
         self.status = status
+        self.body = body
 
 
 def outage(timeout=60, round_seconds=None, down_at=None):
@@ -91,3 +92,17 @@ def test_other_errors_are_not_retried():
     policy, _clock = outage()
     with pytest.raises(ValueError):
         retrying(policy, "(get)", script(ValueError("bad"))[0])
+
+
+def test_a_500_for_an_object_the_schema_does_not_declare_is_reported_at_once():
+    """Server-side apply of a field a CRD lacks: kube-apiserver answers 500, every time."""
+    policy, _clock = outage()
+    body = ('{"kind":"Status","status":"Failure","message":"failed to create typed patch object '
+            '(ns/wb; kubeflow.org/v1, Kind=Notebook): .spec.template.metadata: field not '
+            'declared in schema","code":500}')
+    call, calls = script(Http(500, body))
+    with pytest.raises(Http):
+        retrying(policy, "(apply)", call)
+    assert len(calls) == 1
+    call, calls = script(Http(500, '{"message":"etcdserver: request timed out"}'))
+    assert retrying(policy, "(apply)", call) == "answer" and len(calls) == 2

@@ -433,21 +433,25 @@ def status_dict():
     ca = _path("pki", "ca.crt")
     tokens = pki.ensure_tokens(_state()) if os.path.exists(_path("pki")) else {}
     for name in COMPONENTS:
-        alive = _pid_alive(name) is not None
-        if alive and name == "etcd":
-            alive = _probe(lambda: _http_ok("http://127.0.0.1:%d/health" % ports["etcd"]))
-        elif alive and name == "kwok":
-            alive = kwok.healthy(ports.get("kwok", 0))
-        elif alive and name == "simulator":
-            alive = _probe(lambda: _webhook_ok(ports))
-        elif alive and name in olm_run.COMPONENTS:
-            alive = olm_run.healthy(name, ports)
-        elif alive and name in ("kube-apiserver", "proxy"):
-            port = ports["apiserver" if name == "kube-apiserver" else "proxy"]
-            alive = _probe(lambda: _https_ok("https://127.0.0.1:%d/readyz" % port,
-                                             tokens.get("admin", ""), ca))
-        health[name] = alive
+        health[name] = _healthy(name, ports, tokens, ca)
     return health
+
+
+def _healthy(name, ports, tokens, ca):
+    alive = _pid_alive(name) is not None
+    if alive and name == "etcd":
+        alive = _probe(lambda: _http_ok("http://127.0.0.1:%d/health" % ports["etcd"]))
+    elif alive and name == "kwok":
+        alive = kwok.healthy(ports.get("kwok", 0))
+    elif alive and name == "simulator":
+        alive = _probe(lambda: _webhook_ok(ports))
+    elif alive and name in olm_run.COMPONENTS:
+        alive = olm_run.healthy(name, ports)
+    elif alive and name in ("kube-apiserver", "proxy"):
+        port = ports["apiserver" if name == "kube-apiserver" else "proxy"]
+        alive = _probe(lambda: _https_ok("https://127.0.0.1:%d/readyz" % port,
+                                         tokens.get("admin", ""), ca))
+    return alive
 
 
 def _probe(check):
@@ -489,3 +493,77 @@ def env():
 
 def _quote(value):
     return "'" + value.replace("'", "'\\''") + "'"
+
+
+# ---------------------------------------------------------------- stop / start one component
+
+def _stopped_path(name):
+    return _path("stopped", name + ".json")
+
+
+def stop(name, grace=10):
+    """Stop one component and remember how it ran (command line, working directory,
+    environment, pid file marker) so that ``start`` runs it again the same way.
+
+    Waits until the process group is gone, a new kube-apiserver must not start while the old
+    one still writes the audit log. SIGKILL after ``grace`` seconds: kube-apiserver stops
+    listening and closes its audit log within a second of SIGTERM, then lingers about a minute
+    before it exits."""
+    pid = _pid_alive(name)
+    if pid is None:
+        raise ClusterError("%s is not running" % name)
+    with open(_path("pids", name + ".pid"), encoding="utf-8") as handle:
+        marker = handle.read().partition("\n")[2].strip()
+    with open("/proc/%d/cmdline" % pid, "rb") as handle:
+        argv = [a.decode() for a in handle.read().split(b"\0") if a]
+    with open("/proc/%d/environ" % pid, "rb") as handle:
+        environ = dict(e.decode(errors="replace").partition("=")[::2]
+                       for e in handle.read().split(b"\0") if b"=" in e)
+    os.makedirs(_path("stopped"), exist_ok=True)
+    with open(_stopped_path(name), "w", encoding="utf-8") as handle:
+        json.dump({"argv": argv, "cwd": os.readlink("/proc/%d/cwd" % pid), "env": environ,
+                   "marker": marker}, handle)
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and _group_alive(pid):
+        time.sleep(0.2)
+    if _group_alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+        while _group_alive(pid):
+            time.sleep(0.2)
+    os.remove(_path("pids", name + ".pid"))
+    print("localcluster: stopped %s (pid %d)" % (name, pid))
+    return 0
+
+
+def _group_alive(pgid):
+    """Whether a process of the group ``pgid`` still runs (zombies do not count)."""
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat, encoding="utf-8") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
+
+
+def start(name, timeout=120):
+    """Start again a component stopped by ``stop``, as it ran, and wait until it is healthy."""
+    if _pid_alive(name) is not None:
+        print("localcluster: %s is already running" % name)
+        return 0
+    if not os.path.exists(_stopped_path(name)):
+        raise ClusterError("%s was not stopped by `localcluster stop`; use `localcluster up`"
+                           % name)
+    with open(_stopped_path(name), encoding="utf-8") as handle:
+        saved = json.load(handle)
+    proc = _start(name, saved["argv"], env=saved["env"], cwd=saved["cwd"],
+                  marker=saved["marker"] or None)
+    ports = _read_ports()
+    tokens = pki.ensure_tokens(_state())
+    _wait(name, lambda: _healthy(name, ports, tokens, _path("pki", "ca.crt")), timeout, proc)
+    os.remove(_stopped_path(name))
+    print("localcluster: started %s (pid %d)" % (name, proc.pid))
+    return 0
