@@ -13,6 +13,7 @@ every process of them is gone.
 Test infrastructure for tests/integration/test_kill_points.py.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -29,10 +30,13 @@ class Point:
     """Where to kill: after ``marker`` (a TASK header) was printed, once ``predicate`` holds
     for the objects of ``kind`` (``{(namespace, name): object}``) in ``namespace`` (None: all)
     and, if ``module`` names one, while a process of that module (``AnsiballZ_<module>.py``)
-    runs under the playbook."""
+    runs under the playbook, and, if ``audit`` is given, once the API server's audit log (when
+    the cluster has one) holds an event since the run started for which ``audit(event)`` is
+    true (a module's watch, for example: it has decided and waits)."""
     name: str
     marker: str = None
     module: str = None
+    audit: object = None
     api_version: str = None
     kind: str = None
     namespace: str = None
@@ -61,8 +65,13 @@ class Killed:
 class KillRun:
     """One playbook run, killed at one point (see the module docstring)."""
 
-    def __init__(self, command, env, cwd, point, dynamic_client=None, timeout=900):
+    def __init__(self, command, env, cwd, point, dynamic_client=None, timeout=900,
+                 audit_log=None, action=None):
         self.command = command
+        self.audit_log = audit_log if point.audit else None
+        self.audit_offset = os.path.getsize(audit_log) if self.audit_log else 0
+        self.audit_seen = not self.audit_log
+        self.action = action
         self.env = env
         self.cwd = cwd
         self.point = point
@@ -88,8 +97,30 @@ class KillRun:
             return
         if self.point.module and not _runs(self.proc.pid, "AnsiballZ_%s.py" % self.point.module):
             return
-        self.groups = kill_tree(self.proc.pid)
+        if not self.audit_seen:
+            self._read_audit()
+            if not self.audit_seen:
+                return
+        if self.action:  # not a kill: something to do at that point of a run that goes on
+            self.action()
+        else:
+            self.groups = kill_tree(self.proc.pid)
         self.fired.set()
+
+    def _read_audit(self):
+        with open(self.audit_log, "rb") as handle:
+            handle.seek(self.audit_offset)
+            chunk = handle.read()
+        complete = chunk[:chunk.rfind(b"\n") + 1]
+        self.audit_offset += len(complete)
+        for line in complete.decode("utf-8", "replace").splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if self.point.audit(event):
+                self.audit_seen = True
+                return
 
     # -------------------------------------------------------------- the two sources
 
@@ -136,7 +167,7 @@ class KillRun:
                 time.sleep(0.2)
 
     def _tick(self):
-        """Check again every 50 ms while waiting for a module process to start."""
+        """Check again every 50 ms (module processes and the audit log are not events)."""
         while not self.done.is_set() and not self.fired.is_set():
             with self._lock:
                 self._check()
@@ -161,7 +192,7 @@ class KillRun:
         err_reader.start()
         reader = threading.Thread(target=self._read_output, daemon=True)
         reader.start()
-        if self.point.module:
+        if self.point.module or self.audit_log:
             threading.Thread(target=self._tick, daemon=True).start()
         try:
             rc = self.proc.wait(self.timeout)

@@ -19,7 +19,8 @@ workers call setsid), so module processes die too (tests/integration/killpoints.
 5. the first workbench (Notebook) written (the BuildConfig before it, whose trigger starts the
    build);
 6. the image's build running (a Build exists, not Complete; the simulator's build lasts until
-   then), while rhods.gitops.image_build waits for it.
+   then), while rhods.gitops.image_build waits for it (its watch of builds is in the API
+   server's audit log). The run after it must adopt the same build, still running, again.
 
 The operators and Argo CD are shared with the other tests: when they are installed already,
 point 1 kills the task that verifies them. Then one run to the end, and one more that must
@@ -36,7 +37,9 @@ import pytest
 
 from tests.conftest import SimulatorControl
 
-from .ansible import REPO_ROOT, playbook_env, run_playbook, with_own_applysets
+from .ansible import (REPO_ROOT, PlaybookResult, parse_recap, playbook_env, run_playbook,
+                      with_own_applysets)
+from .audit import AUTOMATION_USER
 from .killpoints import KillRun, Point
 from .s3server import SecretMirror
 from .site import APPS, SITE, changed_tasks, get, names, site_vars
@@ -45,10 +48,10 @@ MINIO = "kp-minio"
 PROJECTS = ("kp-alpha", "kp-beta")
 IMAGE = "kp-image"
 STATE = "rhods-gitops-t-killpoints"
-# The simulator's build duration until the build was caught running (then the default again,
-# and a touch of the Build makes the simulator finish it at once): whatever the load, the build
-# the BuildConfig's trigger starts is still running when the next run reaches it.
-BUILD_SECONDS = 900
+# The simulator's build duration until the run after the last kill has adopted the running build
+# (then the default again, and a touch of the Build makes the simulator finish it at once):
+# whatever the load, the build the BuildConfig's trigger starts runs through the last two runs.
+BUILD_SECONDS = 300
 CONNECTIONS = {("kp-alpha", "aws-connection-data"), ("kp-alpha", "aws-connection-shared"),
                ("kp-beta", "aws-connection-data")}
 WORKBENCHES = {("kp-alpha", "kp-one"), ("kp-beta", "kp-two"), ("kp-alpha", "kp-three")}
@@ -82,6 +85,14 @@ def _mine(pairs):
     return lambda objects: bool(set(objects) & pairs)
 
 
+def _watching_builds(event):
+    """The automation identity watches builds of the image's namespace: image_build waits."""
+    ref = event.get("objectRef") or {}
+    return (event.get("verb") == "watch" and ref.get("resource") == "builds"
+            and ref.get("namespace") == APPS
+            and (event.get("user") or {}).get("username") == AUTOMATION_USER)
+
+
 def _running_build(objects):
     return any(o["metadata"].get("labels", {}).get("openshift.io/build-config.name") == IMAGE
                and (o.get("status") or {}).get("phase") not in ("Complete", None)
@@ -100,10 +111,14 @@ POINTS = [
     Point("first workbench written", api_version="kubeflow.org/v1", kind="Notebook",
           predicate=_mine(WORKBENCHES)),
     Point("image build running", marker="TASK [rhods.gitops.custom_notebook : Build each image",
-          module="image_build",
+          module="image_build", audit=_watching_builds,
           api_version="build.openshift.io/v1", kind="Build", namespace=APPS,
           predicate=_running_build),
 ]
+# In the run after the kills, where the running build is adopted again and may finish.
+ADOPTED = Point("build adopted again", marker=POINTS[-1].marker, module="image_build",
+                audit=_watching_builds, api_version="build.openshift.io/v1", kind="Build",
+                namespace=APPS, predicate=_running_build)
 
 
 def _cleanup(cluster, wait):
@@ -126,8 +141,8 @@ def _connections(cluster):
     return {pair: _secret_data(cluster, *pair) for pair in sorted(CONNECTIONS)}
 
 
-def _kill(cluster, dynamic, extra_vars, point):
-    """site.yml with these variables, killed at ``point``."""
+def _kill(cluster, dynamic, extra_vars, point, action=None):
+    """site.yml with these variables, killed at ``point`` (or ``action`` done there)."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="extra-vars-",
                                      delete=False) as handle:
         json.dump(with_own_applysets(SITE, extra_vars), handle)
@@ -137,7 +152,8 @@ def _kill(cluster, dynamic, extra_vars, point):
         command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
                    "-i", "localhost,", "-e", "@" + vars_file, SITE]
         env = playbook_env(cluster.automation_kubeconfig, cluster.kube_bin)
-        return KillRun(command, env, REPO_ROOT, point, dynamic).run()
+        return KillRun(command, env, REPO_ROOT, point, dynamic, audit_log=cluster.audit_log,
+                       action=action).run()
     finally:
         os.unlink(vars_file)
 
@@ -186,12 +202,18 @@ def killed(cluster, s3server):
                 out["connections"] = _connections(cluster)
             out["builds_at_kill"][point.name] = names(
                 cluster, "builds", APPS, "openshift.io/build-config.name=" + IMAGE)
-            if point.name == "image build running":
-                _simulator_reset(cluster, simulator.original)
-                cluster.kubectl("annotate", "builds", "-n", APPS, "--overwrite",
-                                "-l", "openshift.io/build-config.name=" + IMAGE,
-                                "localcluster.test/kill-points=finish", check=False)
-        out["converged"] = _play(cluster, extra_vars)
+
+        def finish_build():
+            _simulator_reset(cluster, simulator.original)
+            cluster.kubectl("annotate", "builds", "-n", APPS, "--overwrite",
+                            "-l", "openshift.io/build-config.name=" + IMAGE,
+                            "localcluster.test/kill-points=finish", check=False)
+
+        out["adopted"] = _kill(cluster, client, extra_vars, ADOPTED, action=finish_build)
+        out["converged"] = PlaybookResult(rc=out["adopted"].rc, stdout=out["adopted"].stdout,
+                                          stderr=out["adopted"].stderr,
+                                          recap=parse_recap(out["adopted"].stdout),
+                                          elapsed=out["adopted"].elapsed)
         out["again"] = _play(cluster, extra_vars)
         out["final_credentials"] = _secret_data(cluster, MINIO, "minio-root-user")
         out["final_connections"] = _connections(cluster)
@@ -258,6 +280,8 @@ def test_the_data_connections_are_the_ones_written_before_the_kills(killed):
 
 
 def test_one_build_of_the_image(killed):
+    # The run after the kills found the build running and waited for it (adopted it).
+    assert killed["adopted"].fired, str(killed["adopted"])
     assert len(killed["builds"]) == 1, killed["builds"]
     # The build the kills interrupted is the one that completed.
     assert killed["builds_at_kill"]["image build running"] == killed["builds"]
