@@ -101,7 +101,8 @@ def _running_build(objects):
 
 POINTS = [
     Point("operator install (OLM, CSV wait)",
-          marker="TASK [rhods.gitops.rhods : Install the operator", module="olm_operator"),
+          marker="TASK [rhods.gitops.rhods : Approve and await the operator",
+          module="olm_operator"),
     Point("MinIO Deployment written, Secret not yet", api_version="apps/v1", kind="Deployment",
           namespace=MINIO, predicate=lambda objects: (MINIO, "minio") in objects),
     Point("MinIO root credentials Secret written", api_version="v1", kind="Secret",
@@ -247,7 +248,7 @@ def test_every_point_killed_a_running_playbook_and_all_its_processes(killed):
 def test_the_kills_landed_where_they_were_meant(killed):
     kills = {k.point: k for k in killed["kills"]}
     assert kills["operator install (OLM, CSV wait)"].last_task.startswith(
-        "TASK [rhods.gitops.rhods : Install the operator")
+        "TASK [rhods.gitops.rhods : Approve and await the operator")
     # MinIO's manifests are applied before its Secret (rhods.gitops.deliver): killed between.
     assert killed["secret_after_deployment_kill"] is None
     assert set(killed["credentials"]) == {"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"}
