@@ -20,7 +20,9 @@ SHIPPED = {"MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.rst", "LICENSE
            ".ansible-lint", ".yamllint", "changelogs", "docs", "extensions", "meta",
            "playbooks", "plugins", "roles", "tests",
            # The manifests the defaults render, as Argo CD syncs them (gitops delivery).
-           "gitops"}
+           "gitops",
+           # The example inventories: one cluster, several clusters (docs/clusters.md).
+           "inventory"}
 # Test infrastructure that must stay out (tests/cluster/README.md).
 NOT_SHIPPED = ("tests/cluster", "tests/integration", "tests/quality", "tests/conftest.py",
                "tests/requirements.txt", "tests/output", "scripts", "extensions/molecule",
