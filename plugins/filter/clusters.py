@@ -8,11 +8,13 @@
   ``hostvars``.
 """
 
+from ansible.errors import AnsibleError
+
 
 def _get(variables, name):
     try:
         value = variables.get(name)
-    except Exception:  # pylint: disable=broad-except  # an undefined or broken variable
+    except (AnsibleError, KeyError, TypeError, ValueError):  # an undefined or broken variable
         return None
     return value if value not in ("", None) else None
 
