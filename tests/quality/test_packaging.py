@@ -12,7 +12,7 @@ import re
 import sys
 import tarfile
 
-from .tools import REPO_ROOT, clean_env, run, site_packages, tool
+from .tools import REPO_ROOT, clean_env, install_collection, run, site_packages, tool
 
 # What the built collection may hold at its top level.
 SHIPPED = {"MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.rst", "LICENSE", "COPYING",
@@ -52,7 +52,12 @@ def test_tarball_holds_the_collection_and_no_test_infrastructure(built_collectio
         assert "roles/%s/meta/argument_specs.yml" % role in names, role
 
 
-def test_installed_collection_verifies_offline(installed_collection):
+def test_installed_collection_verifies_offline(built_collection, tmp_path):
+    """A pristine install of the tarball: the shared ``installed_collection`` runs playbooks in
+    other tests, and Python may leave bytecode caches (``__pycache__``) in it, which ``verify``
+    reports as modified content."""
+    installed_collection = str(tmp_path / "pristine")
+    install_collection(built_collection, installed_collection)
     env = clean_env(ANSIBLE_COLLECTIONS_PATH=installed_collection)
     res = run([tool("ansible-galaxy"), "collection", "verify", "rhods.gitops", "--offline",
                "-p", installed_collection], cwd=installed_collection, env=env)
