@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import pytest
 import yaml
 
+from integration.ansible import localcluster_env
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOCALCLUSTER = os.path.join(REPO_ROOT, "tests", "cluster", "localcluster")
 
@@ -53,16 +55,6 @@ class Cluster:
         return res
 
 
-def _localcluster_env():
-    out = subprocess.run([LOCALCLUSTER, "env"], capture_output=True, text=True, check=True).stdout
-    env = {}
-    for line in out.splitlines():
-        if line.startswith("export ") and "=" in line:
-            key, _, value = line[len("export "):].partition("=")
-            env[key] = value.strip("'")
-    return env
-
-
 def _external_cluster():
     """A cluster named by the environment instead of the local control plane.
 
@@ -87,7 +79,7 @@ def cluster():
     res = subprocess.run([LOCALCLUSTER, "up"], capture_output=True, text=True, check=False)
     if res.returncode != 0:
         pytest.fail("localcluster up failed:\n%s%s" % (res.stdout, res.stderr), pytrace=False)
-    env = _localcluster_env()
+    env = localcluster_env()[0]
     import sys  # pylint: disable=import-outside-toplevel
     sys.path.insert(0, os.path.join(REPO_ROOT, "tests", "cluster"))
     from lc import config  # pylint: disable=import-outside-toplevel

@@ -56,11 +56,11 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 # pylint: disable=wrong-import-position
-from tests.integration.ansible import playbook_env, parse_recap  # noqa: E402
+from tests.integration.ansible import (  # noqa: E402
+    localcluster_env, parse_recap, playbook_env)
 from tests.integration.audit import AUTOMATION_USER  # noqa: E402
 
 SITE = os.path.join(REPO_ROOT, "site.yml")
-LOCALCLUSTER = os.path.join(REPO_ROOT, "tests", "cluster", "localcluster")
 FIELD_MANAGER = "rhods.gitops"
 KUBECTL_MANAGER = "bench-kubectl"
 STATE_NAMESPACE = "rhods-gitops-bench"
@@ -99,13 +99,7 @@ class Env:
 
     @classmethod
     def from_localcluster(cls):
-        out = subprocess.run([LOCALCLUSTER, "env"], capture_output=True, text=True,
-                             check=True).stdout
-        env = {}
-        for line in out.splitlines():
-            if line.startswith("export ") and "=" in line:
-                key, _, value = line[len("export "):].partition("=")
-                env[key] = value.strip("'")
+        env, out = localcluster_env()
         kube_bin = re.search(r"PATH='([^']+)'", out).group(1)
         return cls(env["KUBECONFIG"], env["LOCALCLUSTER_KUBECONFIG_AUTOMATION"],
                    env["LOCALCLUSTER_AUDIT_LOG"], kube_bin)

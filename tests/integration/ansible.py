@@ -75,6 +75,23 @@ def parse_recap(stdout):
     return recap
 
 
+LOCALCLUSTER = os.path.join(REPO_ROOT, "tests", "cluster", "localcluster")
+
+
+def localcluster_env(state_dir=None):
+    """``(variables, text)`` of ``localcluster env`` (KUBECONFIG, LOCALCLUSTER_KUBECONFIG_*, ...)
+    for the local control plane of ``state_dir`` (default: LOCALCLUSTER_DIR or its default)."""
+    env = dict(os.environ, **({"LOCALCLUSTER_DIR": state_dir} if state_dir else {}))
+    text = subprocess.run([LOCALCLUSTER, "env"], env=env, capture_output=True, text=True,
+                          check=True).stdout
+    values = {}
+    for line in text.splitlines():
+        if line.startswith("export ") and "=" in line:
+            key, _sep, value = line[len("export "):].partition("=")
+            values[key] = value.strip("'")
+    return values, text
+
+
 def collection_path():
     """A directory whose ansible_collections/rhods/gitops is this repository."""
     cache = os.environ.get("LOCALCLUSTER_CACHE") or os.path.expanduser("~/.cache/rhods-gitops")

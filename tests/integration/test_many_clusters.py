@@ -17,26 +17,13 @@ import sys
 import pytest
 import yaml
 
-from .ansible import REPO_ROOT, run_playbook
+from .ansible import LOCALCLUSTER, REPO_ROOT, localcluster_env, run_playbook
 from .site import CREDENTIALS, SITE, get
 
-LOCALCLUSTER = os.path.join(REPO_ROOT, "tests", "cluster", "localcluster")
 # What test_gitops.py converges the shared cluster with, so that this module's run there is a
 # re-run of the same variables.
 VARS = {"minio_create_buckets": False, "dsp_verify_connections": "never",
         "rhods_gitops_state_namespace": "rhods-gitops"}
-
-
-def _cluster_env(state_dir):
-    env = dict(os.environ, LOCALCLUSTER_DIR=state_dir)
-    out = subprocess.run([LOCALCLUSTER, "env"], env=env, capture_output=True, text=True,
-                         check=True).stdout
-    values = {}
-    for line in out.splitlines():
-        if line.startswith("export ") and "=" in line:
-            key, _sep, value = line[len("export "):].partition("=")
-            values[key] = value.strip("'")
-    return env, values
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +36,7 @@ def second_cluster(tmp_path_factory):
         if res.returncode != 0:
             pytest.fail("the second local control plane did not start:\n%s%s" % (
                 res.stdout[-3000:], res.stderr[-3000:]), pytrace=False)
-        yield _cluster_env(state_dir)[1]
+        yield localcluster_env(state_dir)[0]
     finally:
         subprocess.run([LOCALCLUSTER, "down", "--purge"], env=env, capture_output=True,
                        check=False, timeout=300)
