@@ -10,27 +10,24 @@ plugins/plugin_utils/delivery.py; this file only calls the modules.
 """
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
-from ansible.utils.vars import merge_hash
 
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.rhods.gitops.plugins.filter.gitops import app_project
 from ansible_collections.rhods.gitops.plugins.module_utils import applyset
 from ansible_collections.rhods.gitops.plugins.module_utils.args import (
-    APPLY, DEFAULT_PROGRESS_INTERVAL, module_spec)
+    APPLY, ARGOCD, DEFAULT_PROGRESS_INTERVAL, module_spec)
 from ansible_collections.rhods.gitops.plugins.module_utils.live_fields import keep_live_fields
 from ansible_collections.rhods.gitops.plugins.plugin_utils import delivery
-from ansible_collections.rhods.gitops.plugins.plugin_utils.wait_rounds import run_in_rounds
+from ansible_collections.rhods.gitops.plugins.plugin_utils.wait_rounds import (
+    CollectionAction, run_in_rounds)
 
 OWN_SPEC = {
     "component": {"type": "str", "required": True},
     "manifests": {"type": "list", "elements": "dict", "required": True},
     "delivery": {"type": "str", "choices": list(delivery.MODES)},
-    "ignore_differences": {"type": "list", "elements": "dict", "default": []},
     "keep_live_fields": {"type": "list", "elements": "dict", "default": []},
     "progress_interval": {"type": "int", "default": DEFAULT_PROGRESS_INTERVAL},
-    "wait_healthy": {"type": "bool", "default": True},
     "ownership": {"type": "bool", "default": True},
     "prune": {"type": "bool", "default": True},
     "delete_data": {"type": "bool"},
@@ -41,30 +38,23 @@ OWN_SPEC = {
 def argument_spec():
     """What plugins/modules/deliver.py documents: the own options, the apply group and
     kubernetes.core's connection options (those are handed on to the k8s modules as they are)."""
-    return module_spec(OWN_SPEC, APPLY)
+    return module_spec(OWN_SPEC, APPLY, ARGOCD)
 
 
 NAMESPACE_ACTIVE = "status.phase == 'Active'"
 display = Display()
 
 
-class ActionModule(ActionBase):
+class ActionModule(CollectionAction):
     """See the module docstring and plugins/modules/deliver.py."""
 
-    _supports_check_mode = True
-    _supports_async = False
-    TRANSFERS_FILES = False
-
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp  # unused, as in ansible.builtin.normal
-        self.task_vars = task_vars or {}
-        args = dict(self._task.args)
+    def act(self, args):
         self.auth = {key: args.pop(key) for key in list(args) if key in AUTH_ARG_SPEC}
-        checked = ArgumentSpecValidator(module_spec(OWN_SPEC, APPLY, cluster=False)).validate(args)
+        spec = module_spec(OWN_SPEC, APPLY, ARGOCD, cluster=False)
+        checked = ArgumentSpecValidator(spec).validate(args)
         if checked.error_messages:  # never echoes the arguments: manifests hold Secrets
-            return merge_hash(result, {"failed": True, "msg": "rhods.gitops.deliver: {0}".format(
-                "; ".join(checked.error_messages))})
+            return {"failed": True, "msg": "rhods.gitops.deliver: {0}".format(
+                "; ".join(checked.error_messages))}
         params = checked.validated_parameters
         try:
             component = delivery.check_component(params["component"])
@@ -76,11 +66,10 @@ class ActionModule(ActionBase):
                 target = delivery.gitops_target(self._variable(delivery.TARGET_FACT), component)
             owner = self._owner(params, component) if params["ownership"] else None
         except delivery.DeliveryInputError as exc:
-            return merge_hash(result, {"failed": True, "msg": "{0}; nothing was changed.".format(exc)})
+            return {"failed": True, "msg": "{0}; nothing was changed.".format(exc)}
         outcome = self._deliver(params, component, mode, target, owner, objects, secrets)
         outcome.update(component=component, delivery=mode)
-        self._remove_tmp_path(self._connection._shell.tmpdir)
-        return merge_hash(result, outcome)
+        return outcome
 
     def _deliver(self, params, component, mode, target, owner, objects, secrets):
         """Record the component's ApplySet, deliver its objects as members, prune the members

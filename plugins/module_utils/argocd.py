@@ -175,10 +175,9 @@ def application_ready(expected_revision=None, healthy=True):
     which Argo CD reports Progressing until then)."""
     at = " at {0}".format(short(expected_revision)) if expected_revision else ""
 
-    @predicate("Synced{0}{1}".format(at, " and Healthy" if healthy else ""))
+    @predicate("Synced{0}{1}".format(at, " and Healthy" if healthy else ""),
+               missing="the Application does not exist yet")
     def check(app):
-        if app is None:
-            return False, "the Application does not exist yet"
         status = app.get("status") or {}
         if not compared_to_current_source(app):
             return False, "Argo CD has not compared the current source yet ({0})".format(
@@ -222,10 +221,8 @@ def application_failure(expected_revision=None, since=None):
     """Failure check: a sync that failed, Degraded health, or a comparison error (see the
     module docstring). ``since``: epoch seconds when the wait started."""
 
-    @predicate("sync failed, Degraded or comparison error")
+    @predicate("sync failed, Degraded or comparison error", missing="")
     def check(app):
-        if app is None:
-            return False, ""
         status = app.get("status") or {}
         annotations = dig(app, "metadata.annotations", {}) or {}
         current = compared_to_current_source(app)

@@ -46,13 +46,18 @@ APPLY = OptionGroup("rhods.gitops.apply", {
     "force_conflicts": {"type": "bool", "default": False},
 })
 
+ARGOCD = OptionGroup("rhods.gitops.argocd", {
+    "ignore_differences": {"type": "list", "elements": "dict", "default": []},
+    "wait_healthy": {"type": "bool", "default": True},
+})
+
 S3 = OptionGroup("rhods.gitops.s3", {
     "validate_certs": {"type": "bool", "default": True},
     "ca_path": {"type": "path"},
     "timeout": {"type": "int", "default": 10},
 })
 
-GROUPS = (CLUSTER, WAIT, APPLY, S3)
+GROUPS = (CLUSTER, WAIT, APPLY, ARGOCD, S3)
 
 
 def module_spec(own, *groups, cluster=True):

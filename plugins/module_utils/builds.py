@@ -354,10 +354,8 @@ def build_done():
 
 
 def build_failed():
-    @predicate("the build ended Failed, Error or Cancelled")
+    @predicate("the build ended Failed, Error or Cancelled", missing="")
     def check(build):
-        if build is None:
-            return False, ""
         current = phase(build)
         if current in FAILED:
             return True, "build ended {0}".format(describe_build(build))
@@ -367,10 +365,9 @@ def build_failed():
 
 def tag_pushed(tag, digest=None):
     """The ImageStream has ``tag`` in status.tags (with image ``digest``, when known)."""
-    @predicate("tag {0} in status.tags{1}".format(tag, " with image " + digest if digest else ""))
+    @predicate("tag {0} in status.tags{1}".format(tag, " with image " + digest if digest else ""),
+               missing="the ImageStream does not exist")
     def check(stream):
-        if stream is None:
-            return False, "the ImageStream does not exist"
         item = tag_item(stream, tag)
         if item is None:
             return False, "tag {0} is not in status.tags yet (tags: {1})".format(

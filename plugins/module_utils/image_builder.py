@@ -200,10 +200,8 @@ class ImageBuilder:
         grace = min(float(self.params.get("trigger_grace") or 0),
                     self.run.deadline.remaining())
 
-        @predicate("the ImageChange trigger started a build")
+        @predicate("the ImageChange trigger started a build", missing="the BuildConfig is gone")
         def fired(bc):
-            if bc is None:
-                return False, "the BuildConfig is gone"
             if int(dig(bc, "status.lastVersion") or 0) > before:
                 return True, "lastVersion is {0}".format(dig(bc, "status.lastVersion"))
             if pending_trigger(bc, self.get_istag_item) is None:

@@ -132,6 +132,17 @@ def _item_where(variable, index, item):
     return "{0}[{1}]{2}".format(variable, index, " ({0})".format(name) if name else "")
 
 
+def _mappings(errors, items, variable, fields):
+    """``(where, item)`` of each mapping of the list ``items``; an error for any other item,
+    which should be a mapping with ``fields``."""
+    for index, item in enumerate(items or []):
+        where = _item_where(variable, index, item)
+        if isinstance(item, dict):
+            yield where, item
+        else:
+            errors.append("{0} must be a mapping with {1}.".format(where, fields))
+
+
 def _requirements(lock):
     """``(line number, text)`` of each requirement of a pip lock, continuation lines joined."""
     out, number, parts = [], None, []
@@ -211,11 +222,7 @@ def _check_source(errors, where, image):
 def validate_images(images, variable="custom_notebook_images"):
     """Check the image list; return ``[(stream, tag)]`` declared. Raise on any error."""
     errors, declared = [], []
-    for index, image in enumerate(images or []):
-        where = _item_where(variable, index, image)
-        if not isinstance(image, dict):
-            errors.append("{0} must be a mapping with name, tag and source.".format(where))
-            continue
+    for where, image in _mappings(errors, images, variable, "name, tag and source"):
         _check_image_identity(errors, where, image)
         tag = image.get("tag")
         check_tag(errors, where, "tag", tag, "3.3.5")
@@ -288,11 +295,7 @@ def validate_workbenches(workbenches, sizes, declared_images, existing_streams=N
     namespace (None when unknown), for workbenches that use an image this
     role does not build. Returns a list of warnings."""
     errors, warnings, seen = [], [], set()
-    for index, bench in enumerate(workbenches or []):
-        where = _item_where(variable, index, bench)
-        if not isinstance(bench, dict):
-            errors.append("{0} must be a mapping with name, namespace and image.".format(where))
-            continue
+    for where, bench in _mappings(errors, workbenches, variable, "name, namespace and image"):
         _check_identity(errors, where, bench)
         key = (bench.get("namespace"), bench.get("name"))
         if key in seen:

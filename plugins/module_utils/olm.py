@@ -18,7 +18,7 @@ from ansible_collections.rhods.gitops.plugins.module_utils.objects import (
     dig,
     find_condition,
 )
-from ansible_collections.rhods.gitops.plugins.module_utils.predicates import predicate
+from ansible_collections.rhods.gitops.plugins.module_utils.predicates import SEES_MISSING, predicate
 
 AUTOMATIC = "Automatic"
 MANUAL = "Manual"
@@ -112,7 +112,7 @@ def _orphan_csv_failure(cond, csv, sub):
 
 def subscription_failure(applied_at=None):
     """Failure check on a Subscription: resolution failed, or its InstallPlan failed."""
-    @predicate("Subscription failed")
+    @predicate("Subscription failed", SEES_MISSING)
     def check(sub):
         cond = _condition_is_true(sub, "ResolutionFailed")
         if cond and not is_stale(cond.get("lastTransitionTime"), applied_at) \
@@ -163,7 +163,7 @@ def subscription_step(sub, approval, starting_csv=None, handled=()):
 
 def subscription_actionable(approval, starting_csv, handled):
     """Predicate: the Subscription is settled or references an InstallPlan to look at."""
-    @predicate("Subscription installs its CSV")
+    @predicate("Subscription installs its CSV", SEES_MISSING)
     def check(sub):
         step = subscription_step(sub, approval, starting_csv, handled)
         return step.action != "wait", step.reason
@@ -198,7 +198,7 @@ def plan_decision(sub, plans, wanted_csv):
 def plan_failure(subscription=None):
     """Failure check on an InstallPlan: phase Failed, or (for an Automatic
     ``subscription``) waiting for a manual approval that will never come."""
-    @predicate("InstallPlan failed")
+    @predicate("InstallPlan failed", SEES_MISSING)
     def check(plan):
         namespace = dig(plan, "metadata.namespace")
         phase = dig(plan, "status.phase")
@@ -222,7 +222,7 @@ def plan_failure(subscription=None):
 
 def csv_failure():
     """Failure check on a ClusterServiceVersion: phase Failed."""
-    @predicate("ClusterServiceVersion failed")
+    @predicate("ClusterServiceVersion failed", SEES_MISSING)
     def check(csv):
         if dig(csv, "status.phase") != "Failed":
             return False, ""

@@ -33,23 +33,36 @@ except ImportError:  # reported by the module (missing_required_lib)
     jmespath = None
 
 
-def predicate(description):
-    """Decorator: attach a description to a predicate function."""
+MISSING = "does not exist yet"
+# ``missing`` of a predicate that is called with None as well (exists, absent, combinations).
+SEES_MISSING = object()
+
+
+def predicate(description, missing=MISSING):
+    """Decorator: attach a description to a predicate function. While the object does not
+    exist, the predicate does not hold and ``missing`` is the reason, unless ``missing`` is
+    ``SEES_MISSING``: then the function itself is called with None."""
     def wrap(check):
-        check.description = description
-        return check
+        if missing is SEES_MISSING:
+            wrapped = check
+        else:
+            def wrapped(obj):
+                return (False, missing) if obj is None else check(obj)
+        wrapped.description = description
+        return wrapped
     return wrap
 
 
+
 def exists():
-    @predicate("exists")
+    @predicate("exists", SEES_MISSING)
     def check(obj):
         return (obj is not None, "exists" if obj is not None else "does not exist yet")
     return check
 
 
 def absent():
-    @predicate("is gone")
+    @predicate("is gone", SEES_MISSING)
     def check(obj):
         if obj is None:
             return True, "is gone"
@@ -65,8 +78,6 @@ def phase_is(*phases):
 
     @predicate("status.phase is {0}".format(wanted))
     def check(obj):
-        if obj is None:
-            return False, "does not exist yet"
         phase = dig(obj, "status.phase")
         if phase in phases:
             return True, "phase is {0}".format(phase)
@@ -82,8 +93,6 @@ def condition_is(ctype, status="True", reason=None, ignore_case=False):
 
     @predicate("condition {0}".format(wanted))
     def check(obj):
-        if obj is None:
-            return False, "does not exist yet"
         cond = find_condition(obj, ctype, ignore_case=ignore_case)
         if cond is None:
             return False, "condition {0} not reported yet".format(ctype)
@@ -98,29 +107,26 @@ def condition_true(ctype, ignore_case=False):
 
 def all_of(*predicates):
     """Every predicate holds; the reason names the first that does not."""
-    @predicate(" and ".join(p.description for p in predicates))
-    def check(obj):
-        reasons = []
-        for pred in predicates:
-            ok, reason = pred(obj)
-            if not ok:
-                return False, reason
-            reasons.append(reason)
-        return True, "; ".join(reasons)
-    return check
+    return _combined(predicates, " and ", decided_by=False)
 
 
 def any_of(*predicates):
     """At least one predicate holds (used for failure checks)."""
-    @predicate(" or ".join(p.description for p in predicates))
+    return _combined(predicates, " or ", decided_by=True)
+
+
+def _combined(predicates, word, decided_by):
+    """The first predicate whose result is ``decided_by`` decides, with its reason; when none
+    is, the result is the opposite, with every reason."""
+    @predicate(word.join(p.description for p in predicates), SEES_MISSING)
     def check(obj):
         reasons = []
         for pred in predicates:
             ok, reason = pred(obj)
-            if ok:
-                return True, reason
+            if bool(ok) is decided_by:
+                return decided_by, reason
             reasons.append(reason)
-        return False, "; ".join(reasons)
+        return not decided_by, "; ".join(reasons)
     return check
 
 
@@ -161,8 +167,6 @@ def jmespath_true(expression, option="condition"):
 
     @predicate("{0} `{1}`".format(option, expression))
     def check(obj):
-        if obj is None:
-            return False, "does not exist yet"
         try:
             value = compiled.search(obj)
         except JMESPathError as exc:
@@ -185,8 +189,6 @@ def _short(value, limit=80):
 def deployment_available():
     @predicate("Deployment rolled out and available")
     def check(obj):
-        if obj is None:
-            return False, "does not exist yet"
         want = dig(obj, "spec.replicas", 1)
         status = obj.get("status") or {}
         if status.get("observedGeneration", 0) < dig(obj, "metadata.generation", 0):
@@ -202,8 +204,6 @@ def deployment_available():
 def statefulset_ready():
     @predicate("StatefulSet replicas ready")
     def check(obj):
-        if obj is None:
-            return False, "does not exist yet"
         want = dig(obj, "spec.replicas", 1)
         ready = dig(obj, "status.readyReplicas", 0)
         return ready >= want, "{0}/{1} replicas ready".format(ready, want)

@@ -30,7 +30,11 @@ from ansible_collections.rhods.gitops.plugins.module_utils.objects import (
     dig,
     find_condition,
 )
-from ansible_collections.rhods.gitops.plugins.module_utils.predicates import phase_is, predicate
+from ansible_collections.rhods.gitops.plugins.module_utils.predicates import (
+    SEES_MISSING,
+    phase_is,
+    predicate,
+)
 
 
 # Preference when the served versions are discovered (api_version: auto).
@@ -189,7 +193,7 @@ def evaluate_dsc(dsc, components):
 
 
 def dsc_ready(components):
-    @predicate("DataScienceCluster Ready with every Managed component ready")
+    @predicate("DataScienceCluster Ready with every Managed component ready", SEES_MISSING)
     def check(dsc):
         return evaluate_dsc(dsc, components)
     return check

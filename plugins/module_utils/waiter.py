@@ -36,6 +36,7 @@ from ansible_collections.rhods.gitops.plugins.module_utils.objects import (
     without_managed_fields,
 )
 from ansible_collections.rhods.gitops.plugins.module_utils.predicates import (
+    SEES_MISSING,
     absent,
     exists,
     jmespath_true,
@@ -350,7 +351,7 @@ def _presentable(obj):
 def _matches_fail_condition(expression):
     matches = jmespath_true(expression, option="fail_condition")
 
-    @predicate("fail_condition `{0}`".format(expression))
+    @predicate("fail_condition `{0}`".format(expression), SEES_MISSING)
     def check(obj):
         failed, reason = matches(obj)
         return failed, "matches fail_condition ({0}): {1}".format(reason, summarize(obj))

@@ -74,11 +74,6 @@ options:
       - The default is automated sync with prune and self-heal.
     type: dict
     default: {automated: {prune: true, selfHeal: true}}
-  ignore_differences:
-    description: The Application's C(spec.ignoreDifferences).
-    type: list
-    elements: dict
-    default: []
   labels:
     description: Labels of the Application.
     type: dict
@@ -103,14 +98,6 @@ options:
     description: Wait until the Application is Synced at O(expected_revision) and Healthy (or, with O(state=absent), gone).
     type: bool
     default: true
-  wait_healthy:
-    description:
-      - With O(wait), also wait for the Application to be C(Healthy). V(false) is satisfied by
-        C(Synced) at O(expected_revision) whatever the health (C(Degraded) still fails), for
-        objects whose readiness another task awaits, such as a Subscription with Manual
-        approval, which stays C(Progressing) until its InstallPlan is approved.
-    type: bool
-    default: true
   expected_revision:
     description:
       - The commit (full sha) Argo CD must report as its sync revision, for example the
@@ -129,7 +116,7 @@ options:
         V(false) waits for Argo CD's own polling (3 minutes by default).
     type: bool
     default: true
-extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, rhods.gitops.wait, ansible.builtin.action_common_attributes]
+extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, rhods.gitops.wait, rhods.gitops.argocd, ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full
@@ -226,7 +213,7 @@ progress:
   elements: dict
 """
 
-from ansible_collections.rhods.gitops.plugins.module_utils.args import WAIT, module_spec
+from ansible_collections.rhods.gitops.plugins.module_utils.args import ARGOCD, WAIT, module_spec
 from ansible_collections.rhods.gitops.plugins.module_utils.argocd import run_argocd_application
 from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
 
@@ -253,17 +240,15 @@ def argument_spec():
         },
         "sync_policy": {"type": "dict",
                         "default": {"automated": {"prune": True, "selfHeal": True}}},
-        "ignore_differences": {"type": "list", "elements": "dict", "default": []},
         "labels": {"type": "dict", "default": {}},
         "annotations": {"type": "dict", "default": {}},
         "finalizer": {"type": "bool", "default": False},
         "cascade": {"type": "bool", "default": False},
         "wait": {"type": "bool", "default": True},
-        "wait_healthy": {"type": "bool", "default": True},
         "expected_revision": {"type": "str"},
         "repo_dir": {"type": "path"},
         "refresh": {"type": "bool", "default": True},
-    }, WAIT)
+    }, WAIT, ARGOCD)
 
 
 def main():

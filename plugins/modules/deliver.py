@@ -39,13 +39,6 @@ options:
         else V(direct).
     type: str
     choices: [direct, gitops]
-  ignore_differences:
-    description:
-      - With gitops delivery, the component's rules for fields other writers own (Argo CD's
-        C(ignoreDifferences)), added to those of C(gitops_bootstrap_target).
-    type: list
-    elements: dict
-    default: []
   keep_live_fields:
     description:
       - With direct delivery, fields controllers write into the spec whose live values are kept in
@@ -82,14 +75,6 @@ options:
       - Namespace of the ApplySet parents. Default is the collection-wide variable
         C(rhods_gitops_state_namespace), else V(rhods-gitops).
     type: str
-  wait_healthy:
-    description:
-      - With gitops delivery, wait for the Application to be C(Healthy) too, not only C(Synced) at
-        the pushed commit. V(false) when a later task awaits the objects' readiness itself, as the
-        rhods role does for its operator (a Subscription with Manual approval stays
-        C(Progressing) until M(rhods.gitops.olm_operator) approves its InstallPlan).
-    type: bool
-    default: true
   progress_interval:
     description: Seconds between progress reports while the Application is awaited; V(0) prints none.
     type: int
@@ -98,6 +83,7 @@ extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - rhods.gitops.cluster
   - rhods.gitops.apply
+  - rhods.gitops.argocd
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:

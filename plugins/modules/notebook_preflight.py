@@ -110,8 +110,6 @@ def argument_spec():
 
 @predicate("the ImageStream has tags in status.tags")
 def has_tags(stream):
-    if stream is None:
-        return False, "does not exist yet"
     tags = [t.get("tag") for t in dig(stream, "status.tags", []) or [] if t.get("items")]
     return (True, "tags: " + ", ".join(tags)) if tags else (False, "no tags imported yet")
 

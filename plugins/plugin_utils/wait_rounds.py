@@ -103,30 +103,44 @@ def timed_out(rounds, timeout, spent):
     return final
 
 
-class WaitInRounds(ActionBase):
-    """Action plugin of a waiting module: see the module docstring."""
+class CollectionAction(ActionBase):
+    """What the collection's action plugins share: check mode, no files to transfer, the
+    task's result from ``act`` (given the task's arguments as a dict; ``self.task_vars`` holds
+    the variables), the remote temporary directory removed afterwards unless ``keep_tmp``."""
 
     _supports_check_mode = True
-    _supports_async = True
+    _supports_async = False
     TRANSFERS_FILES = False
-    # Whether the module waits when the task does not set ``wait``.
-    WAITS_BY_DEFAULT = True
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp  # unused, as in ansible.builtin.normal
-        args = dict(self._task.args)
+        self.task_vars = task_vars or {}
+        self.keep_tmp = False
+        outcome = self.act(dict(self._task.args))
+        if not self.keep_tmp:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        return merge_hash(result, outcome)
+
+    def act(self, args):
+        raise NotImplementedError
+
+
+class WaitInRounds(CollectionAction):
+    """Action plugin of a waiting module: see the module docstring."""
+
+    _supports_async = True
+    # Whether the module waits when the task does not set ``wait``.
+    WAITS_BY_DEFAULT = True
+
+    def act(self, args):
         interval = _as_int(args.get("progress_interval", DEFAULT_PROGRESS_INTERVAL), 0)
-        wrap_async = self._task.async_val and not self._connection.has_native_async
+        # An async task's module result is collected later, from the temporary directory.
+        self.keep_tmp = bool(self._task.async_val and not self._connection.has_native_async)
         waits = boolean(args.get("wait", self.WAITS_BY_DEFAULT), strict=False)
         if self._task.async_val or self._play_context.check_mode or interval <= 0 or not waits:
-            result = merge_hash(result, self._execute_module(task_vars=task_vars,
-                                                             wrap_async=wrap_async))
-        else:
-            result = merge_hash(result, self._run_rounds(args, interval, task_vars))
-        if not wrap_async:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
-        return result
+            return self._execute_module(task_vars=self.task_vars, wrap_async=self.keep_tmp)
+        return self._run_rounds(args, interval, self.task_vars)
 
     def _run_rounds(self, args, interval, task_vars):
         return run_in_rounds(self, args, interval, task_vars)
