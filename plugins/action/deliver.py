@@ -75,6 +75,8 @@ class ActionModule(CollectionAction):
         """Record the component's ApplySet, deliver its objects as members, prune the members
         it no longer renders: one task result."""
         wanted = applyset.identities(objects + secrets)
+        if owner and mode == "direct":
+            return self._direct_owned(params, component, owner, wanted, objects, secrets)
         steps = []
         if owner:
             steps.append(self._module("applyset", dict(owner, step="prepare", objects=wanted)))
@@ -140,6 +142,24 @@ class ActionModule(CollectionAction):
         if secrets and not any(s.get("failed") for s in steps):
             steps.append(self._apply(secrets, params["force_conflicts"], secret=True))
         return outcome_of(steps, applied=steps[0].get("results", []) if objects else [])
+
+    def _direct_owned(self, params, component, owner, wanted, objects, secrets):
+        """Direct delivery of an owned component: one ``applyset`` run (step deliver) records
+        the set, applies the objects and then the Secrets as members, and prunes."""
+        set_id = applyset.applyset_id(owner["name"], owner["namespace"])
+        objects = applyset.labelled(objects, set_id, component)
+        if objects and params["keep_live_fields"]:
+            objects = keep_live_fields(objects, self._live(objects, params["keep_live_fields"]),
+                                       params["keep_live_fields"])
+        result = self._module("applyset", dict(
+            owner, step="deliver", objects=wanted, definitions=objects,
+            secrets=applyset.labelled(secrets, set_id, component), prune=params["prune"],
+            force_conflicts=params["force_conflicts"]))
+        result.pop("invocation", None)
+        extra = {"applied": result.get("applied", [])}
+        if params["prune"]:
+            extra.update(deleted=result.get("deleted"), kept=result.get("kept"))
+        return outcome_of([result], **extra)
 
     def _live(self, objects, rules):
         """The live objects of the kinds whose fields are kept, one list per kind and namespace."""

@@ -202,7 +202,9 @@ def load_definitions(value):
     return out
 
 
-def _public(result):
+def public_result(result):
+    """An object's apply result as a module returns it: without its diff (the diff goes to
+    Ansible's ``diff``, where the Secret redaction applies)."""
     return {k: v for k, v in result.items() if k != "diff"}
 
 
@@ -223,7 +225,7 @@ def run_apply(run):
         results = applier.apply_all(definitions, params["namespace"])
     run.record(results)
     run.warnings.extend(applier.warnings)
-    run.result["results"] = [_public(r) for r in results]
+    run.result["results"] = [public_result(r) for r in results]
     if waiting:
         wait_for_results(run, results, params)
 

@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """The ``applyset`` module: record a component's ApplySet before its objects are applied,
 and prune its members that the component no longer renders afterwards (KEP-3659's order:
-the parent first lists the union of old and new, then exactly what is left)."""
+the parent first lists the union of old and new, then exactly what is left); or the three
+steps with the apply between them in one run (``step: deliver``, direct delivery)."""
 
 from ansible_collections.rhods.gitops.plugins.module_utils import applyset
-from ansible_collections.rhods.gitops.plugins.module_utils.apply import Applier
+from ansible_collections.rhods.gitops.plugins.module_utils.apply import Applier, public_result
 from ansible_collections.rhods.gitops.plugins.module_utils.client import NotServed
+from ansible_collections.rhods.gitops.plugins.module_utils.errors import GitopsError
 from ansible_collections.rhods.gitops.plugins.module_utils.objects import ObjectRef
 
 
@@ -104,3 +106,25 @@ def run_prune(run):
         _record(run, params, kinds, namespaces)
     run.result.update(id=set_id, deleted=delete, kept=keep, group_kinds=kinds,
                       namespaces=namespaces)
+
+
+def run_deliver(run):
+    """Direct delivery in one module run: prepare, apply the objects (``definitions``, already
+    labelled as members), then the Secrets (``secrets``: the result says only how many and
+    whether any changed), then prune (with ``prune``). A failure stops at its step."""
+    params = run.params
+    run_prepare(run)
+    applier = Applier(run.cluster, run.check_mode, force_conflicts=params["force_conflicts"])
+    results = applier.apply_all(params["definitions"] or [])
+    run.record(results)
+    run.result["applied"] = [public_result(item) for item in results]
+    secrets = params["secrets"] or []
+    try:
+        changed = [item["changed"] for item in applier.apply_all(secrets)]
+    except GitopsError as exc:
+        raise GitopsError("Cannot apply the {0} Secret(s): {1}".format(len(secrets), exc)) from None
+    run.changed = run.changed or any(changed)
+    run.result["secrets"] = len(secrets)
+    run.warnings.extend(applier.warnings)
+    if params["prune"]:
+        run_prune(run)

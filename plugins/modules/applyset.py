@@ -16,17 +16,20 @@ description:
   - With O(step=prune), after the objects are applied, every member found (one labelled list per
     group-kind the parent lists) that O(objects) does not name is deleted; then the parent lists
     exactly what is left.
+  - With O(step=deliver), the three steps of a direct delivery in one run (prepare, apply
+    O(definitions) and then O(secrets) with server-side apply, and with O(prune) prune).
   - PersistentVolumeClaims and Namespaces hold user data and are kept unless O(delete_data=true);
     each kept object is named in a warning with the command that deletes it.
-  - Only identities travel in and out; listing members never returns their content.
+  - Only identities travel out; listing members never returns their content, and of
+    O(secrets) the result says only how many there were.
 author:
   - rhods.gitops maintainers (@rhods-gitops)
 options:
   step:
-    description: V(prepare) before the apply, V(prune) after it.
+    description: V(prepare) before the apply, V(prune) after it, V(deliver) all three.
     type: str
     required: true
-    choices: [prepare, prune]
+    choices: [prepare, prune, deliver]
   component:
     description: The component that owns the set (label C(rhods.gitops/component) of the parent).
     type: str
@@ -50,7 +53,24 @@ options:
     description: Also delete the PersistentVolumeClaims and Namespaces that left O(objects).
     type: bool
     default: false
-extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, ansible.builtin.action_common_attributes]
+  definitions:
+    description:
+      - With O(step=deliver), the objects to apply, labelled as members of the set (no Secrets).
+    type: list
+    elements: dict
+    default: []
+  secrets:
+    description:
+      - With O(step=deliver), the Secrets to apply after O(definitions), labelled as members. No
+        value of theirs appears in the result or the diff.
+    type: list
+    elements: dict
+    default: []
+  prune:
+    description: With O(step=deliver), prune after applying.
+    type: bool
+    default: true
+extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, rhods.gitops.apply, ansible.builtin.action_common_attributes]
 attributes:
   check_mode:
     support: full
@@ -121,27 +141,48 @@ kept:
   returned: step is prune
   type: list
   elements: dict
+applied:
+  description: With O(step=deliver), one result per object of O(definitions), as M(rhods.gitops.apply) returns them.
+  returned: step is deliver
+  type: list
+  elements: dict
+secrets:
+  description: With O(step=deliver), how many Secrets were applied.
+  returned: step is deliver
+  type: int
 """
 
-from ansible_collections.rhods.gitops.plugins.module_utils.applyset_driver import run_prepare, run_prune
-from ansible_collections.rhods.gitops.plugins.module_utils.args import module_spec
+from ansible_collections.rhods.gitops.plugins.module_utils.applyset_driver import (
+    run_deliver,
+    run_prepare,
+    run_prune,
+)
+from ansible_collections.rhods.gitops.plugins.module_utils.args import APPLY, module_spec
 from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
 
 
 def argument_spec():
     return module_spec({
-        "step": {"type": "str", "required": True, "choices": ["prepare", "prune"]},
+        "step": {"type": "str", "required": True, "choices": ["prepare", "prune", "deliver"]},
         "component": {"type": "str", "required": True},
         "name": {"type": "str", "required": True},
         "namespace": {"type": "str", "required": True},
         "objects": {"type": "list", "elements": "dict", "required": True},
         "delete_data": {"type": "bool", "default": False},
-    })
+        "definitions": {"type": "list", "elements": "dict", "default": []},
+        # Not no_log: Ansible would then mask every string in them (kinds, namespaces, names)
+        # wherever it appears in the output, diffs included. The module never returns them,
+        # and the deliver action drops the invocation.
+        "secrets": {"type": "list", "elements": "dict", "default": [], "no_log": False},
+        "prune": {"type": "bool", "default": True},
+    }, APPLY)
+
+
+STEPS = {"prepare": run_prepare, "prune": run_prune, "deliver": run_deliver}
 
 
 def main():
-    run_module(argument_spec(), lambda run: (run_prepare if run.params["step"] == "prepare"
-                                             else run_prune)(run))
+    run_module(argument_spec(), lambda run: STEPS[run.params["step"]](run))
 
 
 if __name__ == "__main__":
