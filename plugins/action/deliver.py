@@ -13,7 +13,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.utils.display import Display
 
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-from ansible_collections.rhods.gitops.plugins.filter.gitops import app_project
+from ansible_collections.rhods.gitops.plugins.filter.gitops import app_project, controller_rights
 from ansible_collections.rhods.gitops.plugins.module_utils import applyset
 from ansible_collections.rhods.gitops.plugins.module_utils.args import (
     APPLY, ARGOCD, DEFAULT_PROGRESS_INTERVAL, module_spec)
@@ -74,7 +74,10 @@ class ActionModule(CollectionAction):
     def _deliver(self, params, component, mode, target, owner, objects, secrets):
         """Record the component's ApplySet, deliver its objects as members, prune the members
         it no longer renders: one task result."""
-        wanted = applyset.identities(objects + secrets)
+        # In gitops delivery the controller's rights for the component are members too (their
+        # names do not depend on the kinds), so that direct delivery prunes them.
+        rights = controller_rights(target, component, objects) if mode == "gitops" else []
+        wanted = applyset.identities(objects + secrets + rights)
         if owner and mode == "direct":
             return self._direct_owned(params, component, owner, wanted, objects, secrets)
         steps = []
@@ -189,10 +192,15 @@ class ActionModule(CollectionAction):
                               kube=False)]
         if steps[0].get("failed"):
             return outcome_of(steps)
-        project = app_project(target, component, objects)
-        widened = app_project(target, component, objects, (before or {}).get("recorded_namespaces"),
-                              (before or {}).get("recorded_group_kinds"))
-        steps.append(self._apply([widened], params["force_conflicts"]))
+        before = before or {}
+        project = [app_project(target, component, objects)] + self._rights(
+            target, component, objects, before)
+        # Until Argo CD has pruned what left, the project and the controller's rights also
+        # cover what the component delivered before.
+        widened = [app_project(target, component, objects, before.get("recorded_namespaces"),
+                               before.get("recorded_group_kinds"))] + self._rights(
+            target, component, objects, before, before.get("recorded_group_kinds"))
+        steps.append(self._apply(widened, params["force_conflicts"]))
         if steps[-1].get("failed"):
             return outcome_of(steps)
         app = delivery.application_args(target, component, objects + secrets, steps[0],
@@ -216,7 +224,7 @@ class ActionModule(CollectionAction):
         waited = steps[-1]
         if widened != project and not self._play_context.check_mode and \
                 not any(s.get("failed") for s in steps):
-            steps.append(self._apply([project], params["force_conflicts"]))  # synced: narrow it
+            steps.append(self._apply(project, params["force_conflicts"]))  # synced: narrow them
         final = outcome_of(steps, revision=steps[0].get("revision"), path=steps[0].get("path"))
         final["application"] = {"name": app["name"], "sync_status": waited.get("sync_status"),
                                 "health_status": waited.get("health_status"),
@@ -228,6 +236,12 @@ class ActionModule(CollectionAction):
                 (final["application"]["revision"] or "?")[:12],
                 final["application"]["health_status"]))
         return final
+
+    @staticmethod
+    def _rights(target, component, objects, before, more_group_kinds=()):
+        """The controller's rights for the component, members of its ApplySet when it has one."""
+        rights = controller_rights(target, component, objects, more_group_kinds)
+        return applyset.labelled(rights, before["id"], component) if before.get("id") else rights
 
     def _namespaces_of(self, secrets, target):
         """Wait until Argo CD has created the namespaces the Secrets go to."""

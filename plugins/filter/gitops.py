@@ -15,6 +15,10 @@
 - ``app_project(target, component, objects, more_namespaces)``: the component's own Argo CD
   project (``<project>-<component>``): its repository, the namespaces and kinds of its
   objects, nothing else.
+- ``controller_rights(target, component, objects, more_group_kinds)``: what Argo CD's
+  application controller may do for the component (a ClusterRole ``<controller_role>-<component>``
+  and its binding): the kinds of its objects, nothing else. The union over the components is
+  what the controller holds; the role gitops_bootstrap grants adds only the user's own rules.
 """
 
 import copy
@@ -87,6 +91,12 @@ def gitops_namespaces(manifests):
 
 
 IN_CLUSTER = "https://kubernetes.default.svc"
+# Kinds the deliver action writes itself in gitops delivery, never Argo CD: no component's
+# project or controller rights include them unless the component's tree holds them.
+RBAC = "rbac.authorization.k8s.io"
+WRITTEN_DIRECTLY = {("", "Secret"), (RBAC, "ClusterRole"), (RBAC, "ClusterRoleBinding")}
+ALL_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"]
+RIGHTS_LABEL = "rhods.gitops/controller-rights"
 
 
 def project_name(target, component):
@@ -109,9 +119,8 @@ def app_project(target, component, objects, more_namespaces=(), more_group_kinds
         group = (obj.get("apiVersion") or "").rpartition("/")[0]
         scope = namespaced if (obj.get("metadata") or {}).get("namespace") else cluster
         scope.add((group, obj.get("kind")))
-    for value in more_group_kinds or ():
-        kind, _sep, group = value.partition(".")
-        if (group, kind) != ("", "Secret") and (group, kind) not in cluster | namespaced:
+    for group, kind in _left(more_group_kinds):
+        if (group, kind) not in cluster | namespaced:
             cluster.add((group, kind))  # a kind that left: its scope is not known here
             namespaced.add((group, kind))
     return {
@@ -134,6 +143,72 @@ def app_project(target, component, objects, more_namespaces=(), more_group_kinds
     }
 
 
+def _left(group_kinds):
+    """``(group, kind)`` of ``Kind.group`` values (what an ApplySet records), without the
+    kinds the deliver action writes itself."""
+    for value in group_kinds or ():
+        kind, _sep, group = value.partition(".")
+        if (group, kind) not in WRITTEN_DIRECTLY:
+            yield group, kind
+
+
+def resource_of(kind):
+    """The resource (plural) of a kind, as the API server names it for the kinds components
+    deliver: lower case, plus "s" (or "es" after s, x, z, ch and sh; "ies" for a consonant and
+    "y"). Every kind the collection delivers is checked against the served names in
+    tests/integration/test_gitops.py."""
+    lower = kind.lower()
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return lower + "es"
+    if lower.endswith("y") and lower[-2:-1] not in "aeiou":
+        return lower[:-1] + "ies"
+    return lower + "s"
+
+
+def controller_rules(objects, more_group_kinds=()):
+    """ClusterRole rules for the kinds of ``objects`` and ``more_group_kinds`` (kinds the
+    component delivered before, which Argo CD may still have to prune): every verb a sync and
+    a prune use; a Route with a host needs ``routes/custom-host``; a RoleBinding to a
+    ClusterRole needs ``bind`` on that ClusterRole (the controller does not hold its rights)."""
+    kinds, extra, bound = set(_left(more_group_kinds)), [], set()
+    for obj in objects:
+        group = (obj.get("apiVersion") or "").rpartition("/")[0]
+        kinds.add((group, obj.get("kind")))
+        if obj.get("kind") == "Route" and (obj.get("spec") or {}).get("host"):
+            extra = [{"apiGroups": ["route.openshift.io"], "resources": ["routes/custom-host"],
+                      "verbs": ["create"]}]
+        ref = obj.get("roleRef") or {}
+        if group == RBAC and ref.get("kind") == "ClusterRole":
+            bound.add(ref.get("name"))
+    by_group = {}
+    for group, kind in kinds:
+        by_group.setdefault(group, set()).add(resource_of(kind))
+    rules = [{"apiGroups": [group], "resources": sorted(names), "verbs": list(ALL_VERBS)}
+             for group, names in sorted(by_group.items())]
+    if bound:
+        rules.append({"apiGroups": [RBAC], "resources": ["clusterroles"], "verbs": ["bind"],
+                      "resourceNames": sorted(bound)})
+    return rules + extra
+
+
+def controller_rights(target, component, objects, more_group_kinds=()):
+    """The ClusterRole and ClusterRoleBinding that let Argo CD's application controller sync
+    (and prune) the component: ``<controller_role>-<component>``, bound to its ServiceAccount."""
+    name = "{0}-{1}".format(target["controller_role"], component)
+    labels = {"app.kubernetes.io/part-of": "rhods-gitops",
+              "app.kubernetes.io/managed-by": "rhods.gitops",
+              "app.kubernetes.io/component": component, RIGHTS_LABEL: "true"}
+    role = {"apiVersion": RBAC + "/v1", "kind": "ClusterRole",
+            "metadata": {"name": name, "labels": labels},
+            "rules": controller_rules(objects, more_group_kinds)}
+    binding = {"apiVersion": RBAC + "/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": name, "labels": dict(labels)},
+               "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": name},
+               "subjects": [{"kind": "ServiceAccount", "name": target["controller_service_account"],
+                             "namespace": target["argocd_namespace"]}]}
+    return [role, binding]
+
+
 class FilterModule:
     """rhods.gitops GitOps delivery filters."""
 
@@ -143,4 +218,5 @@ class FilterModule:
             "gitops_namespaces": gitops_namespaces,
             "tree_objects": tree_objects,
             "app_project": app_project,
+            "controller_rights": controller_rights,
         }

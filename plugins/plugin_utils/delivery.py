@@ -28,7 +28,8 @@ COMPONENT = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 TARGET_KEYS = ("repo_url", "push_url", "revision", "path", "render_dir", "push",
                "git_username", "git_password", "author_name", "author_email",
                "application_prefix", "argocd_namespace", "project", "sync_policy",
-               "ignore_differences", "finalizer", "timeout")
+               "ignore_differences", "finalizer", "timeout", "controller_role",
+               "controller_service_account")
 LABELS = {"app.kubernetes.io/part-of": "rhods-gitops",
           "app.kubernetes.io/managed-by": "rhods.gitops"}
 

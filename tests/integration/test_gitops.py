@@ -24,13 +24,18 @@ cannot reach a repository in this machine's temporary directory).
 import base64
 import os
 import subprocess
+import sys
 
 import pytest
 import yaml
 
-from .ansible import REPO_ROOT
+from .ansible import REPO_ROOT, collection_path
 from .audit import AuditWindow, writes
 from .site import APPS, SITE, get, names, play
+
+sys.path.insert(0, collection_path())
+# pylint: disable=wrong-import-position
+from ansible_collections.rhods.gitops.plugins.filter.gitops import resource_of  # noqa: E402
 
 ARGOCD_NS = "openshift-gitops"
 TRACKING = "argocd.argoproj.io/tracking-id"
@@ -279,6 +284,35 @@ def test_each_component_has_a_project_scoped_to_its_namespaces_and_kinds(gitops,
         assert {r["kind"] for r in spec.get("clusterResourceWhitelist") or []} == cluster_kinds
         kinds = {r["kind"] for r in spec.get("namespaceResourceWhitelist") or []}
         assert "Secret" not in kinds and kinds == namespaced_kinds, (component, kinds)
+
+
+def test_the_controller_may_do_per_component_exactly_what_the_component_delivers(gitops, cluster,
+                                                                               objects):
+    """Each component's rights: its kinds, by the names the API server serves them under; the
+    role gitops_bootstrap grants holds only the (empty by default) rules the user gives."""
+    served = {}
+    for line in cluster.kubectl("api-resources", "-o", "name").stdout.split():
+        resource, _sep, group = line.partition(".")
+        served.setdefault(group, set()).add(resource)
+    roles = {r["metadata"]["labels"]["app.kubernetes.io/component"]: r
+             for r in objects.list("rbac.authorization.k8s.io/v1", "ClusterRole", None,
+                                   "rhods.gitops/controller-rights=true")}
+    assert sorted(roles) == sorted(COMPONENTS)
+    projects = {p["metadata"]["labels"]["app.kubernetes.io/component"]: p["spec"]
+                for p in objects.list("argoproj.io/v1alpha1", "AppProject", ARGOCD_NS, PART_OF)}
+    for component, role in roles.items():
+        project = projects[component]
+        kinds = {(k["group"], k["kind"]) for k in (project.get("clusterResourceWhitelist") or [])
+                 + (project.get("namespaceResourceWhitelist") or [])}
+        granted = {(g, res) for rule in role["rules"] if rule["verbs"] != ["bind"]
+                   for g in rule["apiGroups"] for res in rule["resources"]}
+        assert {(g, res) for g, res in granted if "/" not in res} == \
+            {(g, resource_of(k)) for g, k in kinds}, component
+        for group, resource in granted:
+            assert resource.split("/")[0] in served.get(group, set()), (component, resource)
+        binding = get(cluster, "clusterrolebinding", role["metadata"]["name"])
+        assert binding["subjects"][0]["namespace"] == ARGOCD_NS
+    assert get(cluster, "clusterrole", "rhods-gitops-argocd-components").get("rules") in (None, [])
 
 
 def test_switching_from_direct_adopts_the_objects_without_recreating_them(gitops, cluster,

@@ -44,6 +44,9 @@ def test_teardown_leaves_nothing_and_site_converges_again(cluster, s3server, mir
     assert names(cluster, "builds", APPS, "openshift.io/build-config.name=lightgbm") == []
     assert names(cluster, "datascienceclusters.datasciencecluster.opendatahub.io") == []
     assert get(cluster, "clusterrole", "rhods-gitops-argocd-components") is None
+    # The controller's rights per component (gitops delivery earlier in the suite), all of them.
+    for kind in ("clusterroles", "clusterrolebindings"):
+        assert names(cluster, kind, None, "rhods.gitops/controller-rights=true") == [], kind
     assert names(cluster, "notebooks.kubeflow.org") == [] or \
         "demo-lightgbm-workbench" not in names(cluster, "notebooks.kubeflow.org")
     # The operators stay (teardown_operators: false).

@@ -3,7 +3,12 @@ plugins/plugin_utils/delivery.py)."""
 
 import pytest
 
-from ansible_collections.rhods.gitops.plugins.filter.gitops import app_project
+from ansible_collections.rhods.gitops.plugins.filter.gitops import (
+    app_project,
+    controller_rights,
+    controller_rules,
+    resource_of,
+)
 from ansible_collections.rhods.gitops.plugins.plugin_utils import delivery
 
 NS = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "minio"}}
@@ -18,7 +23,8 @@ TARGET = {"repo_url": "https://git.example.com/c.git", "push_url": "", "revision
           "application_prefix": "rhods-gitops-", "argocd_namespace": "openshift-gitops",
           "project": "rhods-gitops", "sync_policy": {"automated": {"prune": True}},
           "ignore_differences": [{"kind": "Route", "jsonPointers": ["/spec/host"]}],
-          "finalizer": False, "timeout": 900}
+          "finalizer": False, "timeout": 900, "controller_role": "rhods-gitops-argocd-components",
+          "controller_service_account": "openshift-gitops-argocd-application-controller"}
 
 
 def test_secrets_are_split_off_in_order():
@@ -144,3 +150,58 @@ def test_a_component_that_delivers_what_it_delivered_before_has_its_exact_projec
     recorded_kinds = ["Namespace", "PersistentVolumeClaim", "Secret"]
     assert app_project(TARGET, "minio", [NS, PVC], ["minio"], recorded_kinds) == \
         app_project(TARGET, "minio", [NS, PVC])
+
+
+ALL = ["get", "list", "watch", "create", "update", "patch", "delete"]
+ROUTE = {"apiVersion": "route.openshift.io/v1", "kind": "Route",
+         "metadata": {"name": "console", "namespace": "minio"}, "spec": {"host": "s3.example.com"}}
+BINDING = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+           "metadata": {"name": "team", "namespace": "dsp-alpha"},
+           "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"}}
+
+
+@pytest.mark.parametrize("kind,resource", [
+    ("Namespace", "namespaces"), ("PersistentVolumeClaim", "persistentvolumeclaims"),
+    ("DataScienceCluster", "datascienceclusters"), ("ImageStream", "imagestreams"),
+    ("Ingress", "ingresses"), ("NetworkPolicy", "networkpolicies"), ("Gateway", "gateways"),
+    ("DataSciencePipelinesApplication", "datasciencepipelinesapplications")])
+def test_the_resource_of_a_kind_is_its_plural_in_lower_case(kind, resource):
+    assert resource_of(kind) == resource
+
+
+def test_the_controller_may_do_exactly_what_the_component_delivers():
+    rules = controller_rules([NS, PVC, ROUTE, BINDING])
+    assert rules == [
+        {"apiGroups": [""], "resources": ["namespaces", "persistentvolumeclaims"], "verbs": ALL},
+        {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"], "verbs": ALL},
+        {"apiGroups": ["route.openshift.io"], "resources": ["routes"], "verbs": ALL},
+        {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"],
+         "verbs": ["bind"], "resourceNames": ["edit"]},
+        {"apiGroups": ["route.openshift.io"], "resources": ["routes/custom-host"],
+         "verbs": ["create"]}]
+
+
+def test_kinds_delivered_before_stay_but_never_what_the_delivery_writes_itself():
+    rules = controller_rules([NS], ["Namespace", "Deployment.apps", "Secret",
+                                    "ClusterRole.rbac.authorization.k8s.io",
+                                    "ClusterRoleBinding.rbac.authorization.k8s.io"])
+    assert [(r["apiGroups"], r["resources"]) for r in rules] == [
+        ([""], ["namespaces"]), (["apps"], ["deployments"])]
+    project = app_project(TARGET, "minio", [NS], [], ["ClusterRole.rbac.authorization.k8s.io"])
+    assert project["spec"]["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
+
+
+def test_the_rights_of_a_component_are_a_role_bound_to_the_controller():
+    role, binding = controller_rights(TARGET, "minio", [NS, PVC])
+    assert role["metadata"]["name"] == binding["metadata"]["name"] == \
+        "rhods-gitops-argocd-components-minio"
+    assert role["metadata"]["labels"]["rhods.gitops/controller-rights"] == "true"
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                  "name": "rhods-gitops-argocd-components-minio"}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "namespace": "openshift-gitops",
+                                    "name": "openshift-gitops-argocd-application-controller"}]
+    # Steady state: what the ApplySet recorded (members include the rights and Secrets) gives
+    # the same rights, so a re-run changes nothing.
+    recorded = ["Namespace", "PersistentVolumeClaim", "Secret",
+                "ClusterRole.rbac.authorization.k8s.io", "ClusterRoleBinding.rbac.authorization.k8s.io"]
+    assert controller_rights(TARGET, "minio", [NS, PVC], recorded) == [role, binding]
