@@ -195,19 +195,21 @@ def _same(want, have):
     if isinstance(want, list):
         return isinstance(have, list) and len(want) == len(have) and all(
             _same(w, h) for w, h in zip(want, have))
-    if isinstance(want, str) and not isinstance(have, bool) and have is not None:
-        parsed = parse_quantity(want)
-        if parsed is not None and parsed == parse_quantity(have):
-            return True
+    parsed = parse_quantity(want)
+    if parsed is not None and parsed == parse_quantity(have):
+        return True
     return want == have
 
 
 def readback_problems(wanted, live):
     """What the objects read back after the apply lack of the definitions applied: a message
-    per top-level spec field that differs, or per object that is missing."""
+    per top-level spec field that differs, or per object that is missing. ``live``: per
+    definition the object, or the list a read returned."""
     out = []
     for index, definition in enumerate(wanted):
         have = live[index] if index < len(live) else None
+        if isinstance(have, list):  # the resources of a k8s_info result
+            have = have[0] if have else None
         name = "{0} {1}".format(definition["kind"], definition["metadata"]["name"])
         if not have:
             out.append("{0} is not there after the apply.".format(name))
