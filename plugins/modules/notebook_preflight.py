@@ -36,7 +36,9 @@ options:
     elements: dict
     default: []
   sizes:
-    description: Container sizes by name (the C(custom_notebook_sizes) role variable).
+    description:
+      - Container sizes by name, the sizes the workbenches resolve against (from the rhods
+        role's C(rhods_notebook_sizes)).
     type: dict
     default: {}
   base:
@@ -59,7 +61,7 @@ EXAMPLES = r"""
   rhods.gitops.notebook_preflight:
     images: "{{ custom_notebook_images }}"
     workbenches: "{{ custom_notebook_workbenches }}"
-    sizes: "{{ custom_notebook_sizes }}"
+    sizes: "{{ custom_notebook_input.custom_notebook_sizes }}"
     base:
       namespace: redhat-ods-applications
       name: s2i-generic-data-science-notebook
