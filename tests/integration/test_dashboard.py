@@ -8,7 +8,7 @@ custom_notebook) with sizes, groups and other settings of this module's own:
   rhods_dashboard_config and keeps the fields the operator wrote;
 - the Auth ``auth`` (served here, as on RHOAI 2.17+) holds the admin and allowed groups;
 - the workbench's container has the requests and limits of the size it names;
-- a second run reports changed=0;
+- a second run reports changed=0; check mode with other sizes and groups writes nothing;
 - bad input (a workbench size the dashboard does not offer, groups given as a string, a size
   without memory) fails naming the variable, with no write (audit log).
 
@@ -52,9 +52,9 @@ def get(cluster, kind, name, namespace=None):
     return json.loads(cluster.kubectl(*args).stdout)
 
 
-def run(cluster, extra):
+def run(cluster, extra, check=False):
     return run_playbook("dashboard.yml", extra, kubeconfig=cluster.automation_kubeconfig,
-                        kube_bin=cluster.kube_bin)
+                        kube_bin=cluster.kube_bin, check=check)
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +106,20 @@ def test_the_workbench_has_the_resources_of_the_size_it_names(cluster, converged
     assert container["resources"] == TINY["resources"]
     assert notebook["metadata"]["annotations"][
         "notebooks.opendatahub.io/last-size-selection"] == "IT Tiny"
+
+
+def test_check_mode_predicts_a_change_and_writes_nothing(cluster, converged):
+    bigger = dict(TINY, resources={"requests": {"cpu": "200m", "memory": "256Mi"},
+                                   "limits": {"cpu": "500m", "memory": "512Mi"}})
+    window = AuditWindow(cluster.audit_log)
+    result = run(cluster, variables(converged[0], rhods_notebook_sizes=[SMALL, bigger],
+                                    rhods_dashboard_allowed_groups=["dash-it-users"]), check=True)
+    written = writes(window.close().events())
+    assert result.rc == 0, str(result)
+    assert result.changed > 0
+    assert written == [], [(e["verb"], e["requestURI"]) for e in written]
+    assert get(cluster, "odhdashboardconfig", "odh-dashboard-config", APPS)["spec"][
+        "notebookSizes"] == [SMALL, TINY]
 
 
 @pytest.mark.parametrize("over, expected", [
