@@ -26,8 +26,8 @@ def rhods(**values):
 def test_the_default_sizes_pass_and_are_the_dashboards_four():
     fact, problems = checked("rhods")
     assert problems == []
-    assert [s["name"] for s in fact["rhods_notebook_sizes"]] == ["Small", "Medium", "Large",
-                                                                  "X Large"]
+    names = [s["name"] for s in fact["rhods_notebook_sizes"]]
+    assert names == ["Small", "Medium", "Large", "X Large"]
 
 
 def test_a_size_without_memory_is_named_by_the_spec():
