@@ -16,17 +16,21 @@ once. Where each setting lives on the cluster:
 A group variable left out (``None``) keeps what the cluster has: the definition then carries
 the live value, so a server-side apply never removes a field the role stops managing.
 
+``offered_size_warnings`` tells custom_notebook when the live dashboard does not offer a
+workbench's size as declared (the rhods role has not applied rhods_notebook_sizes there).
+
 ``problems`` (no cluster) and ``definitions``, ``readback_problems`` (from objects read
 before and after) are unit-tested in ``tests/unit/test_dashboard.py``.
 """
 
 from ansible_collections.rhods.gitops.plugins.module_utils import naming
+from ansible_collections.rhods.gitops.plugins.module_utils.kinds import AUTH, DASHBOARD_CONFIG
 from ansible_collections.rhods.gitops.plugins.module_utils.notebooks import parse_quantity
 from ansible_collections.rhods.gitops.plugins.module_utils.objects import dig
 
-CONFIG_API = "opendatahub.io/v1alpha"
+CONFIG_API = DASHBOARD_CONFIG.api_version
 CONFIG_NAME = "odh-dashboard-config"
-AUTH_API = "services.platform.opendatahub.io/v1alpha1"
+AUTH_API = AUTH.api_version
 AUTH_NAME = "auth"
 GROUP_VARIABLES = {"adminGroups": "rhods_dashboard_admin_groups",
                    "allowedGroups": "rhods_dashboard_allowed_groups"}
@@ -219,4 +223,21 @@ def readback_problems(wanted, live):
                 out.append("{0}: spec.{1} reads back as {2!r}, not {3!r} (another writer, an "
                            "admission webhook or the operator changed it).".format(
                                name, field, dig(have, "spec." + field), value))
+    return out
+
+
+def offered_size_warnings(workbenches, sizes, live_config):
+    """Workbenches whose size the live OdhDashboardConfig does not offer with the same
+    resources: the dashboard would show them with a custom size."""
+    offered = sizes_by_name(dig(live_config or {}, "spec.notebookSizes") or [])
+    out = []
+    for bench in workbenches or []:
+        name = bench.get("size")
+        if name in (sizes or {}) and not (name in offered and same_resources(
+                sizes[name], offered[name])):
+            out.append("Workbench {0}/{1}: the dashboard ({2} {3}) does not offer size {4!r} "
+                       "with these requests and limits, so it shows the workbench with a custom "
+                       "size; run the rhods role, which applies rhods_notebook_sizes there."
+                       .format(bench.get("namespace"), bench.get("name"),
+                               DASHBOARD_CONFIG.kind, CONFIG_NAME, name))
     return out

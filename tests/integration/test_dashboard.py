@@ -79,6 +79,8 @@ def test_a_second_run_changes_nothing(converged):
     _namespace, first, second = converged
     assert first.changed > 0
     assert second.rc == 0 and second.changed == 0, str(second)
+    # The rhods role applied the sizes before custom_notebook checked them on the cluster.
+    assert "does not offer size" not in first.output + second.output
 
 
 def test_the_dashboard_offers_exactly_the_declared_sizes_and_settings(cluster, converged):
@@ -118,20 +120,19 @@ def test_check_mode_predicts_a_change_and_writes_nothing(cluster, converged):
     assert result.rc == 0, str(result)
     assert result.changed > 0
     assert written == [], [(e["verb"], e["requestURI"]) for e in written]
+    # Nothing was applied, so custom_notebook sees the dashboard offer the old IT Tiny.
+    assert "does not offer size 'IT Tiny'" in result.output, str(result)
     assert get(cluster, "odhdashboardconfig", "odh-dashboard-config", APPS)["spec"][
         "notebookSizes"] == [SMALL, TINY]
 
 
+# Groups given as a string and a size without memory: tests/integration/test_bad_input.py, through
+# site.yml's pre-check. Here: a workbench size that this module's sizes do not hold.
 @pytest.mark.parametrize("over, expected", [
     ({"custom_notebook_workbenches": [{"name": WORKBENCH, "namespace": "dash-it-x",
                                        "size": "Huge", "image": "a:b"}]},
      "custom_notebook_workbenches[0] (dash-it-wb): size 'Huge' is not one of the sizes the "
      "dashboard offers (rhods_notebook_sizes: Small, IT Tiny)"),
-    ({"rhods_dashboard_admin_groups": "dash-it-admins,others"},
-     "rhods_dashboard_admin_groups is a str, not a list"),
-    ({"rhods_notebook_sizes": [{"name": "IT Tiny", "resources": {
-        "requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1"}}}]},
-     "rhods_notebook_sizes[0].resources.limits.memory is missing"),
 ])
 def test_bad_input_fails_naming_the_variable_before_any_write(cluster, converged, over, expected):
     window = AuditWindow(cluster.audit_log)

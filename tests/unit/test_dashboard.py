@@ -155,3 +155,15 @@ def test_read_back_compares_quantities_by_value_and_names_the_field():
         "OdhDashboardConfig odh-dashboard-config: spec.notebookSizes reads back as"), problems
     assert dashboard.readback_problems(wanted, [[]]) == [
         "OdhDashboardConfig odh-dashboard-config is not there after the apply."]
+
+
+def test_custom_notebook_warns_when_the_live_dashboard_does_not_offer_the_size():
+    sizes = {"Small": SMALL["resources"], "Tiny": {"limits": {"cpu": "1", "memory": "1Gi"}}}
+    benches = [{"name": "a", "namespace": "t", "size": "Small"},
+               {"name": "b", "namespace": "t", "size": "Tiny"}]
+    live = {"spec": {"notebookSizes": [dict(SMALL, resources={
+        "requests": {"cpu": 1, "memory": "8192Mi"}, "limits": {"cpu": "2", "memory": "8Gi"}})]}}
+    warnings = dashboard.offered_size_warnings(benches, sizes, live)
+    assert len(warnings) == 1 and warnings[0].startswith(
+        "Workbench t/b: the dashboard (OdhDashboardConfig odh-dashboard-config) does not offer "
+        "size 'Tiny'"), warnings
