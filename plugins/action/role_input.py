@@ -32,6 +32,16 @@ def spec_options(role, entry_point):
     return specs[entry_point].get("options") or {}
 
 
+def owner_default(role, name):
+    """The default of ``name`` in the spec of the role whose prefix it carries (``rhods_`` ->
+    rhods), when that is another role of the collection; else None."""
+    for owner in sorted(role_input.CHECKS, key=len, reverse=True):
+        if owner != role and name.startswith(owner + "_"):
+            spec = spec_options(owner, "main").get(name) or {}
+            return spec.get("default")
+    return None
+
+
 def argument_spec():
     """What plugins/modules/role_input.py documents."""
     return {"role": {"type": "str", "required": True},
@@ -43,14 +53,20 @@ class ActionModule(ActionBase):
     _requires_connection = False
     _VALID_ARGS = frozenset(("role", "entry_point"))
 
-    def _values(self, options, task_vars):
-        """Each option's value as the play sees it; the spec's default when it is not defined."""
+    def _values(self, role, options, task_vars):
+        """Each option's value as the play sees it; the spec's default when it is not defined,
+        or, for a variable of another role (``rhods_notebook_sizes`` in custom_notebook's spec,
+        declared there without a default), that role's default: written once, in its spec."""
         raw = {}
         for name, spec in options.items():
             if name in task_vars:
                 raw[name] = task_vars[name]
             elif spec.get("default") is not None:
                 raw[name] = spec["default"]
+            else:
+                owner = owner_default(role, name)
+                if owner is not None:
+                    raw[name] = owner
         return self._templar.template(raw)
 
     def run(self, tmp=None, task_vars=None):
@@ -63,7 +79,9 @@ class ActionModule(ActionBase):
         role = checked.validated_parameters["role"]
         entry_point = checked.validated_parameters["entry_point"]
         options = spec_options(role, entry_point)
-        values, problems, secrets = role_input.normalize(options, self._values(options, task_vars))
+        raw = self._values(role, options, task_vars)
+        values, problems, secrets = role_input.normalize(options, raw)
+        problems = role_input.raw_problems(role, raw) + problems
         if not problems:
             problems = role_input.problems(role, values)
         if problems:

@@ -67,6 +67,10 @@ CSV = Kind("operators.coreos.com/v1alpha1", "ClusterServiceVersion")
 APPLICATION = Kind("argoproj.io/v1alpha1", "Application")
 NOTEBOOK = Kind("kubeflow.org/v1", "Notebook")
 
+# The dashboard's settings (dashboard.py): the operator creates both objects.
+DASHBOARD_CONFIG = Kind("opendatahub.io/v1alpha", "OdhDashboardConfig")
+AUTH = Kind("services.platform.opendatahub.io/v1alpha1", "Auth")
+
 # RHODS / OpenShift AI: the served versions are discovered (see rhods.py).
 DSC_GROUP = "datasciencecluster.opendatahub.io"
 DSC_KIND = "DataScienceCluster"

@@ -243,8 +243,9 @@ def _check_size(errors, warnings, where, bench, sizes, shm):
     """The workbench's size is one of ``sizes``; a /dev/shm above its memory limit is a warning."""
     size = bench.get("size")
     if size not in (sizes or {}):
-        errors.append("{0}: size {1!r} is not one of the sizes in custom_notebook_sizes "
-                      "({2}).".format(where, size, ", ".join(sorted(sizes or {})) or "none"))
+        errors.append("{0}: size {1!r} is not one of the sizes the dashboard offers "
+                      "(rhods_notebook_sizes: {2}).".format(
+                          where, size, ", ".join(sizes or {}) or "none"))
         return
     limit = parse_quantity(dig(sizes[size], "limits.memory") or "")
     if shm is not None and limit is not None and shm > limit:

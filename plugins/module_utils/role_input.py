@@ -22,7 +22,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.errors import UnsupportedError
 
-from ansible_collections.rhods.gitops.plugins.module_utils import dsp, naming, notebooks
+from ansible_collections.rhods.gitops.plugins.module_utils import dashboard, dsp, naming, notebooks
 
 _URL = re.compile(r"^https?://")
 _STORAGE = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
@@ -214,7 +214,42 @@ def rhods_problems(values):
             out.append("rhods_components.{0} is {1!r}: give a management state, Managed or "
                        "Removed, or a mapping with managementState and the component's own "
                        "fields.".format(name, state))
-    return out
+    return out + dashboard.problems(values)
+
+
+def _workbench_sizes(values):
+    """custom_notebook's values with ``custom_notebook_sizes`` replaced by the sizes the
+    workbenches resolve against: ``rhods_notebook_sizes`` by name; and the problems of a
+    deprecated ``custom_notebook_sizes`` that disagrees with them."""
+    sizes = values.get("rhods_notebook_sizes") or []
+    out = dashboard.size_problems(sizes) if isinstance(sizes, list) and all(
+        isinstance(s, dict) for s in sizes) else [
+            "rhods_notebook_sizes must be a list of sizes, each with name and resources "
+            "(see the rhods role)."]
+    resolved = dashboard.sizes_by_name(sizes) if not out else {}
+    for name, legacy in sorted((values.get("custom_notebook_sizes") or {}).items()):
+        if name not in resolved:
+            out.append("custom_notebook_sizes.{0} is not a size the dashboard offers "
+                       "(rhods_notebook_sizes: {1}): custom_notebook_sizes is deprecated; move "
+                       "the size into rhods_notebook_sizes and remove custom_notebook_sizes."
+                       .format(name, ", ".join(resolved) or "none"))
+        elif not dashboard.same_resources(legacy, resolved[name]):
+            out.append("custom_notebook_sizes.{0} is {1!r}, but rhods_notebook_sizes says "
+                       "{2!r}: custom_notebook_sizes is deprecated; write the size once, in "
+                       "rhods_notebook_sizes, and remove custom_notebook_sizes.".format(
+                           name, legacy, resolved[name]))
+    return dict(values, custom_notebook_sizes=resolved), out
+
+
+def custom_notebook_problems(values):
+    """The workbenches' sizes come from rhods_notebook_sizes; then the role's own checks."""
+    resolved, out = _workbench_sizes(values)
+    return out + (notebooks.input_problems(resolved) if resolved["custom_notebook_sizes"] else [])
+
+
+def custom_notebook_derive(values):
+    """custom_notebook_sizes in the fact: the sizes by name the workbenches resolve against."""
+    return notebooks.derive(_workbench_sizes(values)[0])
 
 
 def gitops_bootstrap_problems(values):
@@ -257,12 +292,22 @@ CHECKS = {
     "rhods": rhods_problems,
     "minio": minio_problems,
     "dsp": dsp_problems,
-    "custom_notebook": notebooks.input_problems,
+    "custom_notebook": custom_notebook_problems,
 }
 
 DERIVED = {
-    "custom_notebook": notebooks.derive,
+    "custom_notebook": custom_notebook_derive,
 }
+
+RAW_CHECKS = {
+    "rhods": dashboard.raw_problems,
+}
+
+
+def raw_problems(role, values):
+    """The problems of a role's values as given, before the validator converts them."""
+    check = RAW_CHECKS.get(role)
+    return check(values) if check else []
 
 
 def problems(role, values):

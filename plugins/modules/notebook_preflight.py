@@ -12,6 +12,8 @@ description:
   - Sizes are Kubernetes quantities (C(2Gi), not C(2GB)); names are valid object
     names; every workbench uses a size of O(sizes) and an image the role builds or an
     ImageStream tag that exists; dependency locks pin every requirement.
+  - A workbench whose size the dashboard's live C(odh-dashboard-config) does not offer with the
+    same requests and limits gets a warning (the dashboard would show it with a custom size).
   - Every base image tag the builds start from must be in the base ImageStream's C(status.tags);
     otherwise the message lists the tags it has. While the base ImageStream does not exist or has
     no tags yet (RHODS is still installing), the module waits for it up to O(wait_timeout). In
@@ -36,7 +38,9 @@ options:
     elements: dict
     default: []
   sizes:
-    description: Container sizes by name (the C(custom_notebook_sizes) role variable).
+    description:
+      - Container sizes by name, the sizes the workbenches resolve against (from the rhods
+        role's C(rhods_notebook_sizes)).
     type: dict
     default: {}
   base:
@@ -59,7 +63,7 @@ EXAMPLES = r"""
   rhods.gitops.notebook_preflight:
     images: "{{ custom_notebook_images }}"
     workbenches: "{{ custom_notebook_workbenches }}"
-    sizes: "{{ custom_notebook_sizes }}"
+    sizes: "{{ custom_notebook_input.custom_notebook_sizes }}"
     base:
       namespace: redhat-ods-applications
       name: s2i-generic-data-science-notebook
@@ -83,7 +87,8 @@ base_images:
 from ansible_collections.rhods.gitops.plugins.module_utils.args import WAIT, module_spec
 from ansible_collections.rhods.gitops.plugins.module_utils.builds import tag_item
 from ansible_collections.rhods.gitops.plugins.module_utils.errors import NotServed
-from ansible_collections.rhods.gitops.plugins.module_utils.kinds import IMAGE_STREAM, SECRET
+from ansible_collections.rhods.gitops.plugins.module_utils.dashboard import CONFIG_NAME, offered_size_warnings
+from ansible_collections.rhods.gitops.plugins.module_utils.kinds import DASHBOARD_CONFIG, IMAGE_STREAM, SECRET
 from ansible_collections.rhods.gitops.plugins.module_utils.notebooks import (
     check_base_tag,
     validate_images,
@@ -162,6 +167,17 @@ def _check_connections(run, workbenches):
                         namespace, bench.get("name"), name))
 
 
+def _check_offered_sizes(run, params):
+    """A warning per workbench whose size the live dashboard does not offer as declared."""
+    try:
+        live = run.cluster.get(run.cluster.resource(*DASHBOARD_CONFIG), CONFIG_NAME,
+                               params["namespace"])
+    except NotServed:
+        return
+    if live is not None:
+        run.warnings.extend(offered_size_warnings(params["workbenches"], params["sizes"], live))
+
+
 def handle(run):
     params = run.params
     declared = validate_images(params["images"])
@@ -175,6 +191,8 @@ def handle(run):
     run.result["base_images"] = _check_bases(run, params)
     if params["check_data_connections"]:
         _check_connections(run, workbenches)
+    if workbenches:
+        _check_offered_sizes(run, params)
 
 
 def main():

@@ -109,7 +109,7 @@ def test_operator_crds_interface():
     assert all(not p.startswith(lc_crds.COMPACT_DIR) for p in gitops.values())
     rhods = kinds(lc_crds.operator_crds("rhods-operator", ["v1"]))
     assert set(rhods) == {"DataScienceCluster", "DSCInitialization", "OdhDashboardConfig",
-                          "Notebook"}
+                          "Notebook", "Auth"}
     assert [k for k, p in rhods.items() if p.startswith(lc_crds.COMPACT_DIR)] == [
         "OdhDashboardConfig"]
     for variant in (["v2"], ["v1", "v2"]):

@@ -43,6 +43,9 @@ ARGOCD_MANAGER = "argocd-controller"
 PART_OF = "app.kubernetes.io/part-of=rhods-gitops"
 COMPONENTS = ("rhods-operator", "rhods", "minio", "dsp", "custom-notebook")
 DEFAULT_TREE = os.path.join(REPO_ROOT, "gitops", "default")
+# The dashboard's settings: in objects the operator owns, applied directly in both modes.
+DASHBOARD = [("opendatahub.io/v1alpha", "OdhDashboardConfig", APPS, "odh-dashboard-config"),
+             ("services.platform.opendatahub.io/v1alpha1", "Auth", None, "auth")]
 MINIO_PLAYBOOK = "minio.yml"
 NOTEBOOK_PLAYBOOK = "custom_notebook.yml"
 FIELD_MANAGER = "rhods.gitops"
@@ -214,6 +217,7 @@ def gitops(cluster, objects, tmp_path_factory):
     identities = default_objects()
     state = {"vars": variables, "repo": str(repo), "identities": identities,
              "before": snapshot(objects, identities),
+             "dashboard_before": snapshot(objects, DASHBOARD),
              "image": image_reference(cluster), "secrets": secret_values(cluster),
              "builds": names(cluster, "builds", APPS, "openshift.io/build-config.name=lightgbm")}
     try:
@@ -221,6 +225,7 @@ def gitops(cluster, objects, tmp_path_factory):
         state["first"] = play(cluster, SITE, variables)
         assert state["first"].rc == 0, str(state["first"])
         state["after"] = snapshot(objects, identities)
+        state["dashboard_after"] = snapshot(objects, DASHBOARD)
         state["second"] = play(cluster, SITE, variables)
         state["audit"] = window.close().events() if window else None
         yield state
@@ -342,6 +347,15 @@ def test_gitops_delivery_produces_the_same_objects_as_direct_delivery(gitops):
         if changes:
             different["%s %s/%s" % (ident[1], ident[2] or "", ident[3])] = changes
     assert different == {}
+
+
+def test_the_dashboard_settings_are_the_same_in_both_modes_and_not_in_the_tree(gitops):
+    assert gitops["dashboard_after"] == gitops["dashboard_before"]
+    spec = gitops["dashboard_after"][DASHBOARD[0]]["content"]["spec"]
+    assert [size["name"] for size in spec["notebookSizes"]] == ["Small", "Medium", "Large",
+                                                                 "X Large"]
+    # Not part of a component: Argo CD neither writes nor prunes them.
+    assert [i for i in gitops["identities"] if i[1] in ("OdhDashboardConfig", "Auth")] == []
 
 
 def differences(before, after, path=""):

@@ -35,7 +35,7 @@ PRESENCE_FLAGS = {
     "Notebook": ("kubeflow-resource-stopped",),
 }
 # The dashboard's default container sizes (spawner const DEFAULT_NOTEBOOK_SIZES), which the
-# collection's custom_notebook_sizes mirror.
+# collection's rhods_notebook_sizes default mirrors.
 DASHBOARD_SIZES = {
     "Small": {"requests": {"cpu": "1", "memory": "8Gi"}, "limits": {"cpu": "2", "memory": "8Gi"}},
     "Medium": {"requests": {"cpu": "3", "memory": "24Gi"},

@@ -60,7 +60,7 @@ def test_every_error_is_reported_at_once():
     errors = caught.value.details["errors"]
     assert len(errors) == 5
     assert any("name 'Bad_Name' is not a valid name" in e for e in errors)
-    assert any("size 'Huge' is not one of the sizes in custom_notebook_sizes (Small)" in e
+    assert any("size 'Huge' is not one of the sizes the dashboard offers (rhods_notebook_sizes: Small)" in e
                for e in errors)
     assert any("storage_size 'lots'" in e for e in errors)
     assert any("image 'lightgbm' must be <imagestream>:<tag>" in e for e in errors)

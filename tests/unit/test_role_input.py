@@ -48,6 +48,7 @@ def checked(role, **values):
     """What rhods.gitops.role_input gives: (fact, problems); templated defaults left out."""
     spec = options(role)
     given = dict(spec_defaults(role), **TEMPLATED.get(role, {}))
+    given.update(owner_defaults(role))
     given.update(values)
     out, problems, _secrets = role_input.normalize(spec, given)
     if not problems:
@@ -58,6 +59,17 @@ def checked(role, **values):
 def spec_defaults(role):
     return {name: spec["default"] for name, spec in options(role).items()
             if "default" in spec and not name.startswith("rhods_gitops_")}
+
+
+def owner_defaults(role):
+    """A variable of the rhods role that another role declares without a default
+    (rhods_notebook_sizes) gets the rhods role's default, as the action gives it."""
+    out = {}
+    for name, spec in options(role).items():
+        owner = options("rhods").get(name) or {}
+        if role != "rhods" and "default" not in spec and "default" in owner:
+            out[name] = owner["default"]
+    return out
 
 
 def bench(**over):

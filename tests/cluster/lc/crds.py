@@ -49,6 +49,11 @@ SOURCES = {
         "github.com/opendatahub-io/opendatahub-operator/v2", "v2.35.0",
         ("config/crd/bases/datasciencecluster.opendatahub.io_datascienceclusters.yaml",
          "config/crd/bases/dscinitialization.opendatahub.io_dscinitializations.yaml")),
+    # The Auth kind (services.platform.opendatahub.io), where RHOAI 2.17+ / ODH read the
+    # dashboard's admin and allowed groups; the same module and version as the DSC above.
+    "opendatahub-operator-auth": Source(
+        "github.com/opendatahub-io/opendatahub-operator/v2", "v2.35.0",
+        ("config/crd/bases/services.platform.opendatahub.io_auths.yaml",)),
     "notebook-controller": Source(
         "github.com/kubeflow/kubeflow/components/notebook-controller",
         "v0.0.0-20220728153354-fc09bd1eefb8",
@@ -60,7 +65,7 @@ COMPACT_DIR = os.path.join(config.CLUSTER_SRC, "crds")
 PLATFORM_UPSTREAM = ("openshift-api", "operator-framework-api")
 OPERATOR_UPSTREAM = {
     "openshift-gitops-operator": ("argocd-operator", "argo-cd"),
-    "rhods-operator": ("notebook-controller",),
+    "rhods-operator": ("notebook-controller", "opendatahub-operator-auth"),
 }
 
 

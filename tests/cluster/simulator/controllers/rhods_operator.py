@@ -3,7 +3,8 @@
 ``on_installed`` (called by ``installed_operators`` once the real OLM has
 made the rhods-operator CSV Succeeded and its CRDs are Established) creates namespaces
 ``redhat-ods-applications`` and ``redhat-ods-monitoring`` and the
-DSCInitialization ``default-dsci`` in whichever version is served.
+DSCInitialization ``default-dsci`` in whichever version is served, and the Auth ``auth``
+(admin group ``rhods-admins``, allowed ``system:authenticated``) when that kind is served.
 
 ``run`` watches DSCInitializations (-> ``Ready`` after delay ``dsci``) and
 DataScienceClusters (any served version):
@@ -47,6 +48,8 @@ RELEASE = {"name": "OpenShift AI Self-Managed", "version": "2.22.1"}
 IMAGE_API = "image.openshift.io/v1"
 ROUTE_API = "route.openshift.io/v1"
 DASHBOARD_CONFIG_API = "opendatahub.io/v1alpha"
+AUTH_API = "services.platform.opendatahub.io/v1alpha1"
+AUTH_CRD = "auths.services.platform.opendatahub.io"
 
 # DSC component -> the prefix of its "<Prefix>Ready" condition (as in ODH).
 CONDITION_PREFIX = {
@@ -108,6 +111,13 @@ def on_installed(ctx, operator_namespace):
                                 "app.kubernetes.io/name": "dscinitialization"}},
         "spec": {"applicationsNamespace": APPS_NS,
                  "monitoring": {"managementState": "Managed", "namespace": MONITORING_NS}}})
+    # The operator's platform service Auth "auth": the dashboard's admin and allowed groups
+    # (RHOAI's defaults), when the Auth kind is served.
+    if kube.get("apiextensions.k8s.io/v1", "customresourcedefinitions", AUTH_CRD) is not None:
+        kube.ensure(AUTH_API, "auths", {
+            "apiVersion": AUTH_API, "kind": "Auth", "metadata": {"name": "auth"},
+            "spec": {"adminGroups": ["rhods-admins"],
+                     "allowedGroups": ["system:authenticated"]}})
 
 
 # ---------------------------------------------------------------------------
