@@ -53,7 +53,6 @@ def predicate(description, missing=MISSING):
     return wrap
 
 
-
 def exists():
     @predicate("exists", SEES_MISSING)
     def check(obj):

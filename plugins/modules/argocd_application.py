@@ -116,7 +116,12 @@ options:
         V(false) waits for Argo CD's own polling (3 minutes by default).
     type: bool
     default: true
-extends_documentation_fragment: [kubernetes.core.k8s_auth_options, rhods.gitops.cluster, rhods.gitops.wait, rhods.gitops.argocd, ansible.builtin.action_common_attributes]
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - rhods.gitops.cluster
+  - rhods.gitops.wait
+  - rhods.gitops.argocd
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
