@@ -186,6 +186,9 @@ class _Observed:
         if failed:
             raise WaitFailed(str(ObjectRef.of(obj)), reason, last_state=summarize(obj))
 
+    def report(self, progress):
+        progress.record(str(self.selection), self.reason)
+
     def result(self):
         if self.selection.name:
             return self.objects.get(self.selection.name)
@@ -209,17 +212,22 @@ class Waiter:
         """
         observed = _Observed(selection, condition, fail_on)
         awaited = "{0} to satisfy: {1}".format(selection, condition.description)
-        subject = str(selection)
+        return self.await_observed(observed, awaited)
+
+    def await_observed(self, observed, awaited):
+        """Wait until ``observed`` (anything with the shape of ``_Observed``: a ``selection``
+        to list and watch, ``replace``/``update``/``evaluate``/``report``/``result``) is ok."""
+        selection = observed.selection
         backoff = _Backoff()
         while True:
             try:
                 resource = self._served_resource(selection, awaited, backoff)
                 resource_version = self._list(resource, observed)
-                self.progress.record(subject, observed.reason)
+                observed.report(self.progress)
                 if observed.ok:
                     return observed.result()
                 backoff.reset()
-                self._watch(resource, resource_version, observed, awaited, subject)
+                self._watch(resource, resource_version, observed, awaited)
                 return observed.result()
             except _Relist:
                 continue
@@ -250,6 +258,13 @@ class Waiter:
                         selection.api_version, selection.kind):
                     self._sleep(min(backoff.next(), self.deadline.remaining()))
 
+    def look(self, observed):
+        """List ``observed``'s selection once and evaluate it, without waiting; NotServed
+        when its kind is not served."""
+        sel = observed.selection
+        self._list(self.cluster.resource(sel.api_version, sel.kind), observed)
+        observed.report(self.progress)
+
     def _list(self, resource, observed):
         sel = observed.selection
         items, resource_version = self.cluster.list(
@@ -259,7 +274,7 @@ class Waiter:
         observed.evaluate()
         return resource_version
 
-    def _watch(self, resource, resource_version, observed, awaited, subject):
+    def _watch(self, resource, resource_version, observed, awaited):
         """Watch until the condition holds; resume after the server ends each watch."""
         sel = observed.selection
         backoff = _Backoff()
@@ -282,7 +297,7 @@ class Waiter:
                     continue
                 observed.update(event_type, obj)
                 observed.evaluate()
-                self.progress.record(subject, observed.reason)
+                observed.report(self.progress)
                 if observed.ok:
                     events.close()
                     return
@@ -325,7 +340,7 @@ def run_k8s_wait(run):
         condition = exists()
     fail_on = None
     if params["fail_condition"]:
-        fail_on = _matches_fail_condition(params["fail_condition"])
+        fail_on = matches_fail_condition(params["fail_condition"])
     waiter = run.waiter
     if run.check_mode:
         waiter = Waiter(run.cluster, Deadline(0), run.progress)
@@ -336,19 +351,19 @@ def run_k8s_wait(run):
             raise
         run.result.update(satisfied=False, reason=exc.details["reason"], resources=[])
         return
-    resources = [_presentable(o) for o in (found if isinstance(found, list) else [found] if found
+    resources = [presentable(o) for o in (found if isinstance(found, list) else [found] if found
                                            else [])]
     run.result.update(satisfied=True, resources=resources)
     if params["name"]:
         run.result["resource"] = resources[0] if resources else None
 
 
-def _presentable(obj):
+def presentable(obj):
     """An object as modules return it: without managedFields, Secret values redacted."""
     return redact(without_managed_fields(obj))
 
 
-def _matches_fail_condition(expression):
+def matches_fail_condition(expression):
     matches = jmespath_true(expression, option="fail_condition")
 
     @predicate("fail_condition `{0}`".format(expression), SEES_MISSING)

@@ -9,11 +9,17 @@ description:
   - Waits until one object (O(name)) or every object matching O(label_selectors) satisfies a
     JMESPath O(condition), for example V(status.phase == 'Succeeded'). Without a condition it
     waits until the object exists, or, with O(state=absent), until it is gone.
+  - With O(objects), waits in one call until every listed object (of any kinds and namespaces)
+    satisfies its own condition. The objects of one kind are read with one list and one watch
+    (cluster-wide when they are in several namespaces, one per namespace if RBAC refuses that),
+    not one module run per object. The kinds are awaited one after another; before the first
+    watch every kind is read once, so a O(fail_condition) that already holds fails at once.
   - Waits with a watch, not by polling. The object may not exist yet, and its kind may not be
     served yet (a CRD that an operator is still installing). Dropped or expired watches are
     resumed.
-  - Fails at once when O(fail_condition) becomes true. On timeout, the message says what was
-    awaited, the last state seen and why the condition does not hold.
+  - Fails at once when O(fail_condition) becomes true, naming the object. On timeout, the
+    message says what was awaited, the last state seen and why the condition does not hold; with
+    O(objects), for every object that is not ready.
   - In check mode the condition is evaluated once and nothing is awaited; the result reports
     RV(satisfied).
 author:
@@ -25,20 +31,52 @@ options:
     default: v1
     aliases: [api, version]
   kind:
-    description: Kind of the objects, for example V(ClusterServiceVersion).
+    description:
+      - Kind of the objects, for example V(ClusterServiceVersion).
+      - Required unless every entry of O(objects) sets its own.
     type: str
-    required: true
   name:
     description:
       - Name of the object to wait for.
       - Without a name, every object of O(kind) in O(namespace) that matches O(label_selectors) is
         awaited. With no matching object, only O(state=absent) is satisfied.
+      - Excludes O(objects).
     type: str
+  objects:
+    description:
+      - The objects to wait for, all in one call. O(api_version), O(kind), O(namespace),
+        O(condition) and O(fail_condition) of the task apply to every entry that does not set
+        its own; O(state) applies to all.
+      - Excludes O(name) and O(label_selectors).
+    type: list
+    elements: dict
+    suboptions:
+      api_version:
+        description: API version of the object; default O(api_version).
+        type: str
+      kind:
+        description: Kind of the object; default O(kind).
+        type: str
+      namespace:
+        description: Namespace of the object; default O(namespace). Omit it for cluster-scoped kinds.
+        type: str
+      name:
+        description: Name of the object.
+        type: str
+        required: true
+      condition:
+        description: The JMESPath condition of this object; default O(condition).
+        type: str
+      fail_condition:
+        description: The JMESPath failure condition of this object; default O(fail_condition).
+        type: str
   namespace:
     description: Namespace of the objects; omit it for cluster-scoped kinds.
     type: str
   label_selectors:
-    description: Label selectors, for example V(app=minio); all must match.
+    description:
+      - Label selectors, for example V(app=minio); all must match.
+      - Excludes O(objects).
     type: list
     elements: str
     default: []
@@ -97,6 +135,19 @@ EXAMPLES = r"""
     condition: "status.phase == 'Complete'"
     fail_condition: "contains(['Failed', 'Error', 'Cancelled'], status.phase)"
 
+- name: Wait for two workbenches in two projects, the second one declared stopped
+  rhods.gitops.k8s_wait:
+    api_version: kubeflow.org/v1
+    kind: Notebook
+    objects:
+      - namespace: project-a
+        name: wb
+        condition: "status.readyReplicas >= `1`"
+        fail_condition: "metadata.annotations.\"kubeflow-resource-stopped\" != null"
+      - namespace: project-b
+        name: wb
+        condition: "(status.readyReplicas || `0`) == `0`"
+
 - name: Wait until every MinIO pod is gone
   rhods.gitops.k8s_wait:
     kind: Pod
@@ -115,12 +166,42 @@ resource:
   returned: when O(name) is given
   type: dict
 resources:
-  description: The objects that satisfy the condition.
+  description:
+    - The objects that satisfy the condition.
+    - With O(objects), the listed objects that exist, in the order of O(objects) (in check mode
+      also those that do not satisfy their condition).
   returned: always
   type: list
   elements: dict
+awaited:
+  description: With O(objects), one entry per listed object, in the same order.
+  returned: when O(objects) is given
+  type: list
+  elements: dict
+  contains:
+    api_version:
+      description: API version of the object.
+      type: str
+    kind:
+      description: Kind of the object.
+      type: str
+    namespace:
+      description: Namespace of the object (null for cluster-scoped kinds).
+      type: str
+    name:
+      description: Name of the object.
+      type: str
+    satisfied:
+      description: Whether its condition holds (always true unless in check mode).
+      type: bool
+    reason:
+      description: Why its condition holds or does not hold, in words.
+      type: str
+    resource:
+      description: The object as last seen (null when it does not exist).
+      type: dict
 reason:
-  description: Why the condition does not hold (check mode only).
+  description: Why the condition does not hold (check mode only); with O(objects), for each object that is not ready.
   returned: when RV(satisfied) is false
   type: str
 elapsed:
@@ -149,14 +230,26 @@ progress:
 
 from ansible_collections.rhods.gitops.plugins.module_utils.args import WAIT, module_spec
 from ansible_collections.rhods.gitops.plugins.module_utils.runner import run_module
-from ansible_collections.rhods.gitops.plugins.module_utils.waiter import run_k8s_wait
+from ansible_collections.rhods.gitops.plugins.module_utils.waitall import run_k8s_wait_any
+
+
+RULES = {"required_one_of": [("kind", "objects")],
+         "mutually_exclusive": [("objects", "name"), ("objects", "label_selectors")]}
 
 
 def argument_spec():
     return module_spec({
         "api_version": {"type": "str", "default": "v1", "aliases": ["api", "version"]},
-        "kind": {"type": "str", "required": True},
+        "kind": {"type": "str"},
         "name": {"type": "str"},
+        "objects": {"type": "list", "elements": "dict", "options": {
+            "api_version": {"type": "str"},
+            "kind": {"type": "str"},
+            "namespace": {"type": "str"},
+            "name": {"type": "str", "required": True},
+            "condition": {"type": "str"},
+            "fail_condition": {"type": "str"},
+        }},
         "namespace": {"type": "str"},
         "label_selectors": {"type": "list", "elements": "str", "default": []},
         "condition": {"type": "str"},
@@ -166,7 +259,7 @@ def argument_spec():
 
 
 def main():
-    run_module(argument_spec(), run_k8s_wait)
+    run_module(argument_spec(), run_k8s_wait_any, **RULES)
 
 
 if __name__ == "__main__":
