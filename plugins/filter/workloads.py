@@ -1,11 +1,23 @@
 # SPDX-License-Identifier: Apache-2.0
-"""``pod_problems(pods)``: why pods are not ready, in words, from their status.
+"""Workload filters. Pure Python; unit-tested in ``tests/unit/test_dsp_filters.py``.
 
-Turns a list of Pod objects (``kubernetes.core.k8s_info`` resources) into
-messages such as ``Pod minio/minio-6d9f-x: container minio is waiting:
-ImagePullBackOff (Back-off pulling image ...)``, so a role can explain a wait
-that timed out. Pure Python; unit-tested in ``tests/unit/test_dsp_filters.py``.
+``pod_problems(pods)``: why pods are not ready, in words, from their status. Turns a
+list of Pod objects (``kubernetes.core.k8s_info`` resources) into messages such as
+``Pod minio/minio-6d9f-x: container minio is waiting: ImagePullBackOff (Back-off
+pulling image ...)``, so a role can explain a wait that timed out.
+
+``workbench_waits(workbenches)``: the ``objects`` of one ``rhods.gitops.k8s_wait``
+for workbenches (``custom_notebook_workbenches``): each ready (a ready replica), or,
+when declared stopped, with no ready replica. A workbench declared running that
+someone stops (the dashboard's stop annotation) fails the wait at once instead of
+timing out.
 """
+
+from ansible.module_utils.parsing.convert_bool import boolean
+
+WORKBENCH_READY = "status.readyReplicas >= `1`"
+WORKBENCH_STOPPED = "(status.readyReplicas || `0`) == `0`"
+WORKBENCH_STOPPED_BY_SOMEONE = 'metadata.annotations."kubeflow-resource-stopped" != null'
 
 
 def _container_problems(pod_ref, statuses):
@@ -45,8 +57,20 @@ def pod_problems(pods):
     return out
 
 
+def workbench_waits(workbenches):
+    out = []
+    for workbench in workbenches or []:
+        entry = {"namespace": workbench["namespace"], "name": workbench["name"]}
+        if boolean(workbench.get("stopped", False), strict=False):
+            entry["condition"] = WORKBENCH_STOPPED
+        else:
+            entry.update(condition=WORKBENCH_READY, fail_condition=WORKBENCH_STOPPED_BY_SOMEONE)
+        out.append(entry)
+    return out
+
+
 class FilterModule:
     """rhods.gitops workload filters."""
 
     def filters(self):
-        return {"pod_problems": pod_problems}
+        return {"pod_problems": pod_problems, "workbench_waits": workbench_waits}

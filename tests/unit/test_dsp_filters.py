@@ -7,7 +7,10 @@ import os
 import yaml
 
 from ansible_collections.rhods.gitops.plugins.filter.naming import FilterModule
-from ansible_collections.rhods.gitops.plugins.filter.workloads import pod_problems
+from ansible_collections.rhods.gitops.plugins.filter.workloads import (
+    pod_problems,
+    workbench_waits,
+)
 from ansible_collections.rhods.gitops.plugins.module_utils import dsp, role_input
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -217,3 +220,19 @@ def test_a_workbench_cannot_use_a_connection_its_project_does_not_declare():
         "dsp_projects[1] (team-archive) does not declare (its connections: "
         "aws-connection-archive): dsp would not deliver it, or would delete it. Add it to "
         "dsp_projects[1].connections or remove it from the workbench's data_connections."]
+
+
+def test_workbench_waits_one_entry_per_workbench_stopped_ones_without_fail_condition():
+    waits = workbench_waits([
+        {"name": "wb", "namespace": "a", "image": "lightgbm:3.3.5", "size": "Small"},
+        {"name": "wb", "namespace": "b", "stopped": True},
+        {"name": "wb2", "namespace": "b", "stopped": "false"},
+    ])
+    assert waits == [
+        {"namespace": "a", "name": "wb", "condition": "status.readyReplicas >= `1`",
+         "fail_condition": 'metadata.annotations."kubeflow-resource-stopped" != null'},
+        {"namespace": "b", "name": "wb", "condition": "(status.readyReplicas || `0`) == `0`"},
+        {"namespace": "b", "name": "wb2", "condition": "status.readyReplicas >= `1`",
+         "fail_condition": 'metadata.annotations."kubeflow-resource-stopped" != null'},
+    ]
+    assert workbench_waits([]) == []
