@@ -11,6 +11,11 @@ for workbenches (``custom_notebook_workbenches``): each ready (a ready replica),
 when declared stopped, with no ready replica. A workbench declared running that
 someone stops (the dashboard's stop annotation) fails the wait at once instead of
 timing out.
+
+``awaited_result(result, kind)``: from the result of a ``k8s_wait`` with ``objects``, what a
+wait for only the first object of ``kind`` would have registered (``satisfied``,
+``resource``, ``resources``, ``elapsed``, ``progress`` of that object);
+``{"skipped": true, "changed": false}`` when that kind was not awaited or the task skipped.
 """
 
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -69,8 +74,23 @@ def workbench_waits(workbenches):
     return out
 
 
+def awaited_result(result, kind):
+    result = result or {}
+    found = [a for a in result.get("awaited") or [] if a.get("kind") == kind]
+    if not found:
+        return {"skipped": True, "changed": False}
+    entry = found[0]
+    subject = "{0} {1}".format(kind, "/".join(p for p in (entry.get("namespace"),
+                                                          entry.get("name")) if p))
+    resource = entry.get("resource")
+    return {"changed": False, "satisfied": entry.get("satisfied"), "resource": resource,
+            "resources": [resource] if resource else [], "elapsed": result.get("elapsed"),
+            "progress": [p for p in result.get("progress") or [] if p.get("object") == subject]}
+
+
 class FilterModule:
     """rhods.gitops workload filters."""
 
     def filters(self):
-        return {"pod_problems": pod_problems, "workbench_waits": workbench_waits}
+        return {"pod_problems": pod_problems, "workbench_waits": workbench_waits,
+                "awaited_result": awaited_result}

@@ -8,6 +8,7 @@ import yaml
 
 from ansible_collections.rhods.gitops.plugins.filter.naming import FilterModule
 from ansible_collections.rhods.gitops.plugins.filter.workloads import (
+    awaited_result,
     pod_problems,
     workbench_waits,
 )
@@ -236,3 +237,20 @@ def test_workbench_waits_one_entry_per_workbench_stopped_ones_without_fail_condi
          "fail_condition": 'metadata.annotations."kubeflow-resource-stopped" != null'},
     ]
     assert workbench_waits([]) == []
+
+
+def test_awaited_result_is_what_a_wait_for_that_object_alone_registered():
+    route = {"kind": "Route", "metadata": {"name": "dash"}, "status": {"ingress": [{"host": "h"}]}}
+    result = {"changed": False, "satisfied": True, "elapsed": 0.4, "awaited": [
+        {"api_version": "route.openshift.io/v1", "kind": "Route", "namespace": "apps",
+         "name": "dash", "satisfied": True, "reason": "ok", "resource": route},
+        {"api_version": "image.openshift.io/v1", "kind": "ImageStream", "namespace": "apps",
+         "name": "nb", "satisfied": True, "reason": "ok", "resource": None}],
+        "progress": [{"object": "Route apps/dash", "state": "a"},
+                     {"object": "ImageStream apps/nb", "state": "b"}]}
+    assert awaited_result(result, "Route") == {
+        "changed": False, "satisfied": True, "resource": route, "resources": [route],
+        "elapsed": 0.4, "progress": [{"object": "Route apps/dash", "state": "a"}]}
+    assert awaited_result(result, "ImageStream")["resources"] == []
+    assert awaited_result(result, "Build") == {"skipped": True, "changed": False}
+    assert awaited_result({"skipped": True}, "Route") == {"skipped": True, "changed": False}
