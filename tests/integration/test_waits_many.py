@@ -115,7 +115,7 @@ def test_timeout_names_only_the_object_that_never_became_ready(cluster, spaces, 
     window = AuditWindow(cluster.audit_log)
     later = after_first_list(cluster, window,
                              lambda: configmap(cluster, spaces[1], "two", ready="yes"))
-    result, _ = run_wait(cluster, tmp_path, objects_in(spaces), wait_timeout=15)
+    result, res = run_wait(cluster, tmp_path, objects_in(spaces), wait_timeout=15)
     later.join()
     window.close()
     assert result.get("failed") and result.get("timed_out"), result
@@ -124,6 +124,8 @@ def test_timeout_names_only_the_object_that_never_became_ready(cluster, spaces, 
         .format(", ".join(spaces)) in msg, msg
     assert "ConfigMap {0}/three: does not exist yet".format(spaces[2]) in msg, msg
     assert "{0}/two".format(spaces[1]) not in msg and "{0}/one".format(spaces[0]) not in msg
+    # Rounds of 4 s: the action plugin printed each object's state between them.
+    assert "ConfigMap {0}/three: does not exist yet".format(spaces[2]) in res.stdout, res
     progress = [(p["object"], p["state"]) for p in result["progress"]]
     assert ("ConfigMap {0}/two".format(spaces[1]), "`data.ready == 'yes'` is true") in progress
 
