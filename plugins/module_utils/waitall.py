@@ -214,8 +214,9 @@ def describe(batches):
         for kind, spaces in places.items())
     entries = [e for b in batches for e in b.entries]
     conditions = sorted({e.condition.description for e in entries})
-    return "{0} objects ({1}) to satisfy: {2}".format(
-        len(entries), kinds, conditions[0] if len(conditions) == 1 else "their conditions")
+    return "{0} object{1} ({2}) to satisfy: {3}".format(
+        len(entries), "" if len(entries) == 1 else "s", kinds,
+        conditions[0] if len(conditions) == 1 else "their conditions")
 
 
 def awaited_objects(params):

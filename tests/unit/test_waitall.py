@@ -93,8 +93,9 @@ def test_objects_of_one_kind_are_one_group_listed_cluster_wide():
 def test_objects_in_one_namespace_are_listed_there_and_one_object_by_name():
     batches, _ = batches_of([{"namespace": "a", "name": "x"}, {"namespace": "a", "name": "y"}])
     assert (batches[0].selection.namespace, batches[0].selection.name) == ("a", None)
-    batches, _ = batches_of([{"namespace": "a", "name": "x"}])
+    batches, awaited = batches_of([{"namespace": "a", "name": "x"}])
     assert (batches[0].selection.namespace, batches[0].selection.name) == ("a", "x")
+    assert awaited.startswith("1 object (Notebook in a) to satisfy")
 
 
 def test_kinds_are_grouped_in_order_of_first_appearance_with_their_own_defaults():
