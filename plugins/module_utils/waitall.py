@@ -99,8 +99,8 @@ class Batch:
 
     def not_served(self):
         """Record that the kind is not served (yet): no object can be read."""
-        why = "{0} is not served by {1} yet".format(self.selection.kind,
-                                                      self.selection.api_version)
+        why = "{0} is not served by {1} yet".format(
+            self.selection.kind, self.selection.api_version)
         self.verdicts = {e.key: (False, why) for e in self.entries}
         self._conclude()
 

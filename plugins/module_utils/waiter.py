@@ -352,7 +352,7 @@ def run_k8s_wait(run):
         run.result.update(satisfied=False, reason=exc.details["reason"], resources=[])
         return
     resources = [presentable(o) for o in (found if isinstance(found, list) else [found] if found
-                                           else [])]
+                                          else [])]
     run.result.update(satisfied=True, resources=resources)
     if params["name"]:
         run.result["resource"] = resources[0] if resources else None

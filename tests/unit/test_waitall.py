@@ -91,7 +91,7 @@ def test_objects_of_one_kind_are_one_group_listed_cluster_wide():
 
 
 def test_objects_in_one_namespace_are_listed_there_and_one_object_by_name():
-    batches, _ = batches_of([{"namespace": "a", "name": "x"}, {"namespace": "a", "name": "y"}])
+    batches = batches_of([{"namespace": "a", "name": "x"}, {"namespace": "a", "name": "y"}])[0]
     assert (batches[0].selection.namespace, batches[0].selection.name) == ("a", None)
     batches, awaited = batches_of([{"namespace": "a", "name": "x"}])
     assert (batches[0].selection.namespace, batches[0].selection.name) == ("a", "x")
