@@ -76,16 +76,16 @@ class Batch:
         self.raise_failures = raise_failures
         self.wanted = {e.key for e in entries}
         self.objects = {}
-        self.verdicts = {e.key: (False, "not read yet") for e in entries}
         self.failed = set()
+        self.read = False
         self.ok = False
-        self.reason = "nothing observed yet"
-        self.state = None
+        self.unread("not read yet")
 
     def namespaces(self):
         return sorted({e.ref.namespace for e in self.entries if e.ref.namespace})
 
     def replace(self, items):
+        self.read = True
         self.objects = {_key(o): o for o in items if _key(o) in self.wanted}
 
     def update(self, event_type, obj):
@@ -97,12 +97,11 @@ class Batch:
         else:
             self.objects[key] = obj
 
-    def not_served(self):
-        """Record that the kind is not served (yet): no object can be read."""
-        why = "{0} is not served by {1} yet".format(
-            self.selection.kind, self.selection.api_version)
+    def unread(self, why):
+        """Record why no object could be read (the kind is not served yet, for example)."""
         self.verdicts = {e.key: (False, why) for e in self.entries}
         self._conclude()
+        self.state = "; ".join("{0}: not read".format(e.ref) for e in self.entries)
 
     def evaluate(self):
         """Evaluate every object; raise WaitFailed when a failure check fires (unless
@@ -173,7 +172,8 @@ def _look(waiter, batch):
     try:
         waiter.look(batch)
     except NotServed:
-        batch.not_served()
+        batch.unread("{0} is not served by {1} yet".format(batch.selection.kind,
+                                                           batch.selection.api_version))
         batch.report(waiter.progress)
 
 
@@ -195,7 +195,10 @@ def wait_all(waiter, batches, awaited):
             try:
                 _split_refused(batches, index,
                                lambda batch: waiter.await_observed(batch, awaited))
-            except (WaitTimeout, RoundOver):
+            except (WaitTimeout, RoundOver) as over:
+                if not batches[index].read:  # its kind was never served, for example
+                    batches[index].unread(over.details["reason"] if isinstance(
+                        over, WaitTimeout) else over.reason)
                 unready = [b for b in batches if not b.ok]
                 raise waiter.deadline.over(
                     awaited, "; ".join(b.state or "nothing seen" for b in unready),

@@ -265,3 +265,15 @@ def test_check_mode_reports_each_object_and_a_fail_condition_without_failing():
     assert verdicts[("b", "wb")][1].startswith("matches fail_condition")
     assert verdicts[("c", "wb2")] == (False, "does not exist yet")
     assert not [s for s in cluster.scopes if s[0] == "watch"]
+
+
+def test_timeout_while_a_kind_is_never_served_names_its_objects_and_why():
+    clock = FakeClock()
+    cluster = RecordingCluster(clock, served_after=10 ** 6)
+    batches, awaited = batches_of(THREE[:2])
+    with pytest.raises(WaitTimeout) as caught:
+        wait_all(waiter(cluster, clock, timeout=5), batches, awaited)
+    reason = caught.value.details["reason"]
+    assert reason.startswith("Notebook a/wb: Notebook is not served by kubeflow.org/v1 yet")
+    assert "Notebook b/wb: Notebook is not served" in reason
+    assert caught.value.details["last_state"] == "Notebook a/wb: not read; Notebook b/wb: not read"
