@@ -20,14 +20,7 @@ A cluster-wide list that RBAC refuses (403) is split into one list per namespace
 
 from collections import namedtuple
 
-from ansible_collections.rhods.gitops.plugins.module_utils.errors import (
-    ApiError,
-    GitopsError,
-    NotServed,
-    RoundOver,
-    WaitFailed,
-    WaitTimeout,
-)
+from ansible_collections.rhods.gitops.plugins.module_utils import errors
 from ansible_collections.rhods.gitops.plugins.module_utils.objects import (
     ObjectRef,
     Selection,
@@ -104,7 +97,7 @@ class Batch:
         self.state = "; ".join("{0}: not read".format(e.ref) for e in self.entries)
 
     def evaluate(self):
-        """Evaluate every object; raise WaitFailed when a failure check fires (unless
+        """Evaluate every object; raise errors.WaitFailed when a failure check fires (unless
         ``raise_failures`` is off: then the object is not ready, with the failure as reason)."""
         for entry in self.entries:
             obj = self.objects.get(entry.key)
@@ -112,7 +105,7 @@ class Batch:
                 failed, why = entry.fail_on(obj)
                 if failed:
                     if self.raise_failures:
-                        raise WaitFailed(str(entry.ref), why, last_state=summarize(obj))
+                        raise errors.WaitFailed(str(entry.ref), why, last_state=summarize(obj))
                     self.failed.add(entry.key)
                     self.verdicts[entry.key] = (False, why)
                     continue
@@ -162,7 +155,7 @@ def _split_refused(batches, index, act):
         batch = batches[index]
         try:
             return act(batch)
-        except ApiError as exc:
+        except errors.ApiError as exc:
             if exc.status != 403 or batch.selection.namespace or len(batch.namespaces()) < 2:
                 raise
             batches[index:index + 1] = batch.split()
@@ -171,7 +164,7 @@ def _split_refused(batches, index, act):
 def _look(waiter, batch):
     try:
         waiter.look(batch)
-    except NotServed:
+    except errors.NotServed:
         batch.unread("{0} is not served by {1} yet".format(batch.selection.kind,
                                                            batch.selection.api_version))
         batch.report(waiter.progress)
@@ -195,10 +188,10 @@ def wait_all(waiter, batches, awaited):
             try:
                 _split_refused(batches, index,
                                lambda batch: waiter.await_observed(batch, awaited))
-            except (WaitTimeout, RoundOver) as over:
+            except (errors.WaitTimeout, errors.RoundOver) as over:
                 if not batches[index].read:  # its kind was never served, for example
                     batches[index].unread(over.details["reason"] if isinstance(
-                        over, WaitTimeout) else over.reason)
+                        over, errors.WaitTimeout) else over.reason)
                 unready = [b for b in batches if not b.ok]
                 raise waiter.deadline.over(
                     awaited, "; ".join(b.state or "nothing seen" for b in unready),
@@ -226,7 +219,7 @@ def awaited_objects(params):
     """The ``objects`` option as Awaited entries; the task's api_version, kind, namespace,
     condition and fail_condition apply to every entry that does not set its own."""
     if params["name"] or params["label_selectors"]:
-        raise GitopsError("objects lists the objects to wait for: drop name and label_selectors "
+        raise errors.GitopsError("objects lists the objects to wait for: drop name and label_selectors "
                           "from the task (give each object's name in objects).")
     compiled = {}
 
@@ -241,12 +234,12 @@ def awaited_objects(params):
     for index, item in enumerate(params["objects"]):
         kind = item.get("kind") or params["kind"]
         if not kind:
-            raise GitopsError("objects[{0}] ({1}) has no kind: set kind on it or on the task."
+            raise errors.GitopsError("objects[{0}] ({1}) has no kind: set kind on it or on the task."
                               .format(index, item.get("name")), option="objects[{0}].kind"
                               .format(index))
         expression = item.get("condition") or params["condition"]
         if params["state"] == "absent" and expression:
-            raise GitopsError("objects[{0}]: condition and state: absent exclude each other: an "
+            raise errors.GitopsError("objects[{0}]: condition and state: absent exclude each other: an "
                               "absent object has nothing to evaluate. Drop one of them."
                               .format(index))
         condition = (absent() if params["state"] == "absent" else
@@ -263,7 +256,7 @@ def run_k8s_wait_any(run):
     """The k8s_wait module: many objects (``objects``) in one wait, or one selection."""
     if not run.params.get("objects"):
         if not run.params["kind"]:
-            raise GitopsError("kind is required: give the kind of the objects to wait for, or "
+            raise errors.GitopsError("kind is required: give the kind of the objects to wait for, or "
                               "list them in objects.")
         run_k8s_wait(run)
         return
