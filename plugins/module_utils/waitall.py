@@ -220,7 +220,7 @@ def awaited_objects(params):
     condition and fail_condition apply to every entry that does not set its own."""
     if params["name"] or params["label_selectors"]:
         raise errors.GitopsError("objects lists the objects to wait for: drop name and label_selectors "
-                          "from the task (give each object's name in objects).")
+                                 "from the task (give each object's name in objects).")
     compiled = {}
 
     def compile_once(expression, option):
@@ -235,13 +235,13 @@ def awaited_objects(params):
         kind = item.get("kind") or params["kind"]
         if not kind:
             raise errors.GitopsError("objects[{0}] ({1}) has no kind: set kind on it or on the task."
-                              .format(index, item.get("name")), option="objects[{0}].kind"
-                              .format(index))
+                                     .format(index, item.get("name")), option="objects[{0}].kind"
+                                     .format(index))
         expression = item.get("condition") or params["condition"]
         if params["state"] == "absent" and expression:
             raise errors.GitopsError("objects[{0}]: condition and state: absent exclude each other: an "
-                              "absent object has nothing to evaluate. Drop one of them."
-                              .format(index))
+                                     "absent object has nothing to evaluate. Drop one of them."
+                                     .format(index))
         condition = (absent() if params["state"] == "absent" else
                      compile_once(expression, "condition") if expression else exists())
         failing = item.get("fail_condition") or params["fail_condition"]
@@ -257,7 +257,7 @@ def run_k8s_wait_any(run):
     if not run.params.get("objects"):
         if not run.params["kind"]:
             raise errors.GitopsError("kind is required: give the kind of the objects to wait for, or "
-                              "list them in objects.")
+                                     "list them in objects.")
         run_k8s_wait(run)
         return
     entries = awaited_objects(run.params)
