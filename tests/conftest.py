@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 import yaml
+from urllib3.exceptions import ProtocolError
 
 from integration.ansible import localcluster_env
 
@@ -134,9 +135,13 @@ class SimulatorControl:
         return yaml.safe_load((cm.data or {}).get("config.yaml") or "{}") or {}
 
     def _write(self, value):
-        self.core.patch_namespaced_config_map(
-            "simulator", "localcluster-system",
-            {"data": {"config.yaml": yaml.safe_dump(value, sort_keys=True)}})
+        body = {"data": {"config.yaml": yaml.safe_dump(value, sort_keys=True)}}
+        try:
+            self.core.patch_namespaced_config_map("simulator", "localcluster-system", body)
+        except ProtocolError:
+            # A pooled connection the API server closed (a test stopped it): once more, on a
+            # new one. The patch is idempotent.
+            self.core.patch_namespaced_config_map("simulator", "localcluster-system", body)
         time.sleep(self.SETTLE)
 
     def set(self, overrides):

@@ -254,6 +254,23 @@ def _prepare_waits(cluster):
                    {"server": "https://kubernetes.default.svc", "namespace": APP_NAMESPACE}],
                    "namespaceResourceWhitelist": [{"group": "apps", "kind": "Deployment"}]}}
     cluster.kubectl("apply", "-f", "-", input_text=json.dumps(project))
+    # The controller may sync only the kinds the collection's components deliver: an Application
+    # of one's own needs its rights granted, as a user would (gitops_bootstrap_controller_rules).
+    cluster.kubectl("apply", "-f", "-", input_text=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                               "items": CONTROLLER_RIGHTS}))
+
+
+CONTROLLER_RIGHTS = [
+    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+     "metadata": {"name": "outage-app-controller"},
+     "rules": [{"apiGroups": ["apps"], "resources": ["deployments"],
+                "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}]},
+    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+     "metadata": {"name": "outage-app-controller"},
+     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                 "name": "outage-app-controller"},
+     "subjects": [{"kind": "ServiceAccount", "namespace": "openshift-gitops",
+                   "name": "openshift-gitops-argocd-application-controller"}]}]
 
 
 @pytest.fixture
@@ -303,6 +320,8 @@ def test_every_kind_of_long_wait_survives_a_45_second_outage(cluster, converged,
         cluster.kubectl("delete", "applications.argoproj.io,appprojects.argoproj.io",
                         "outage-app", "-n", "openshift-gitops", "--ignore-not-found",
                         check=False)
+        cluster.kubectl("delete", "clusterrolebinding,clusterrole", "outage-app-controller",
+                        "--ignore-not-found", check=False)
         for namespace in (OLM_NAMESPACE, WORKBENCH_NAMESPACE, APP_NAMESPACE):
             cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
     print("\nwaits across one outage: %s" % {
